@@ -1,0 +1,36 @@
+"""The issuer service: records completions, checks eligibility, signs credentials,
+publishes keys and status lists, and revokes, suspends and reinstates."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from issuer import config as config_module
+from issuer.runtime import open_runtime
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+def create_app(
+    test_config: Mapping[str, Any] | None = None,
+    *,
+    clock: Callable[[], datetime] | None = None,
+) -> Flask:
+    """Build the issuer app: settings (defaults, ``ISSUER_*`` environment, ``test_config``),
+    programs, keys and database are loaded once here; a problem stops start-up."""
+    from issuer import api, public, web
+
+    settings = config_module.load(test_config)
+    app = Flask(__name__, template_folder=str(TEMPLATES))
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["issuer"] = open_runtime(settings, clock)
+    web.install(app)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(public.bp)
+    return app

@@ -1,0 +1,112 @@
+"""The staff API, version 1 (``/api/v1``), authenticated with bearer tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, g, jsonify, request
+
+from issuer import schemas, service
+from issuer.errors import ValidationFailed
+from issuer.web import ctx, db, json_body, require
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def _created(body: dict[str, Any], location: str) -> tuple[Response, int, dict[str, str]]:
+    return jsonify(body), 201, {"Location": location}
+
+
+@bp.get("/programs")
+@require("registrar", "certifier")
+def programs() -> Response:
+    """The programs and their requirements."""
+    return jsonify({"programs": [p.describe() for p in ctx().programs.values()]})
+
+
+@bp.post("/practitioners")
+@require("registrar")
+def create_practitioner() -> tuple[Response, int, dict[str, str]]:
+    """Register a practitioner."""
+    body = schemas.parse(schemas.PractitionerIn, json_body())
+    practitioner = service.create_practitioner(db(), ctx(), body, g.actor)
+    return _created(service.practitioner_json(practitioner), f"/api/v1/practitioners/{practitioner.id}")
+
+
+@bp.get("/practitioners/<practitioner_id>")
+@require("registrar", "certifier")
+def get_practitioner(practitioner_id: str) -> Response:
+    """A practitioner and their records."""
+    practitioner = service.get_practitioner(db(), practitioner_id)
+    return jsonify(
+        {
+            **service.practitioner_json(practitioner),
+            "records": [service.record_json(r) for r in practitioner.records],
+        }
+    )
+
+
+@bp.post("/practitioners/<practitioner_id>/records")
+@require("registrar")
+def add_record(practitioner_id: str) -> tuple[Response, int, dict[str, str]]:
+    """Add one completion record."""
+    body = schemas.parse(schemas.RECORD_ADAPTER, json_body())
+    record = service.add_record(db(), ctx(), practitioner_id, body, g.actor)
+    return _created(service.record_json(record), f"/api/v1/practitioners/{practitioner_id}")
+
+
+@bp.get("/practitioners/<practitioner_id>/eligibility")
+@require("registrar", "certifier")
+def eligibility(practitioner_id: str) -> Response:
+    """Every requirement of a program, met or not, with reasons."""
+    program_id = request.args.get("program", "")
+    if not program_id:
+        raise ValidationFailed("add ?program=<program-id>", errors=[{"field": "program", "detail": "required"}])
+    outcomes = service.eligibility(db(), ctx(), practitioner_id, program_id)
+    return jsonify(service.eligibility_json(program_id, outcomes))
+
+
+@bp.post("/credentials")
+@require("certifier")
+def issue() -> tuple[Response, int, dict[str, str]]:
+    """Issue a credential if every requirement is met (422 with the unmet ones otherwise)."""
+    body = schemas.parse(schemas.IssueIn, json_body())
+    row = service.issue(db(), ctx(), body.practitioner_id, body.program_id, g.actor)
+    info = service.credential_json(ctx(), row)
+    return _created({**info, "credential": row.token}, f"/api/v1/credentials/{row.id}")
+
+
+@bp.get("/credentials/<credential_id>")
+@require("registrar", "certifier")
+def credential(credential_id: str) -> Response:
+    """Metadata and current status of a credential."""
+    return jsonify(service.credential_json(ctx(), service.get_credential(db(), credential_id)))
+
+
+def _status_change(credential_id: str, action: str) -> Response:
+    raw = json_body() if request.content_length else {}
+    model = schemas.OptionalReasonIn if action == "reinstate" else schemas.ReasonIn
+    body = schemas.parse(model, raw)
+    row = service.change_status(db(), ctx(), credential_id, action, body.reason, g.actor)
+    return jsonify(service.credential_json(ctx(), row))
+
+
+@bp.post("/credentials/<credential_id>/revoke")
+@require("admin")
+def revoke(credential_id: str) -> Response:
+    """Revoke for good."""
+    return _status_change(credential_id, "revoke")
+
+
+@bp.post("/credentials/<credential_id>/suspend")
+@require("admin")
+def suspend(credential_id: str) -> Response:
+    """Suspend until reinstated."""
+    return _status_change(credential_id, "suspend")
+
+
+@bp.post("/credentials/<credential_id>/reinstate")
+@require("admin")
+def reinstate(credential_id: str) -> Response:
+    """Lift a suspension."""
+    return _status_change(credential_id, "reinstate")

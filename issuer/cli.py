@@ -1,0 +1,216 @@
+"""The ``issuer`` command line. Errors print one line to stderr and exit non-zero."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from issuer import config as config_module
+from issuer.db import upgrade
+from issuer.errors import IssuerError
+from issuer.runtime import Runtime, open_runtime
+from keys import ALGORITHMS, KeyStore, KeyStoreError
+
+
+def _config() -> config_module.Config:
+    try:
+        return config_module.load()
+    except IssuerError as exc:
+        raise click.ClickException(exc.detail) from exc
+
+
+def _runtime() -> Runtime:
+    try:
+        return open_runtime(_config())
+    except IssuerError as exc:
+        raise click.ClickException(exc.detail) from exc
+
+
+def _keystore() -> KeyStore:
+    settings = _config()
+    return KeyStore(settings.keys_dir, settings.key_passphrase)
+
+
+@click.group()
+def main() -> None:
+    """Issue and manage Botox injector certification credentials."""
+
+
+@main.command()
+def init() -> None:
+    """Create or upgrade the database and create a signing key if there is none."""
+    settings = _config()
+    try:
+        upgrade(settings.resolved_database_url)
+    except Exception as exc:  # noqa: BLE001 - any driver error becomes one line
+        raise click.ClickException(f"database upgrade failed: {exc}") from exc
+    store = KeyStore(settings.keys_dir, settings.key_passphrase)
+    try:
+        if not any(r.state == "active" for r in store.records()):
+            record = store.generate(settings.signing_alg)
+            click.echo(f"created signing key {record.kid} ({record.alg}) in {settings.keys_dir}")
+        store.check_permissions()
+    except KeyStoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"database ready at {settings.resolved_database_url}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64))
+def serve(host: str, port: int, threads: int) -> None:
+    """Serve the issuer with a production WSGI server (waitress)."""
+    import waitress
+
+    from issuer import create_app
+
+    try:
+        app = create_app()
+    except IssuerError as exc:
+        raise click.ClickException(exc.detail) from exc
+    click.echo(f"issuer listening on http://{host}:{port}")
+    waitress.serve(app, host=host, port=port, threads=threads, ident="issuer")
+
+
+@main.group()
+def token() -> None:
+    """API bearer tokens."""
+
+
+@token.command("create")
+@click.option("--role", required=True, type=click.Choice(["admin", "certifier", "registrar"]))
+@click.option("--label", default="", help="Who or what the token is for.")
+def token_create(role: str, label: str) -> None:
+    """Print a new token once; only its hash is stored."""
+    from issuer import service
+
+    rt = _runtime()
+    with rt.sessions() as session:
+        secret = service.create_token(session, rt.ctx, role, label or f"{role} token")
+    click.echo(secret)
+
+
+@main.group()
+def keys() -> None:
+    """Signing keys."""
+
+
+@keys.command("list")
+def keys_list() -> None:
+    """List keys: kid, algorithm, state, creation time."""
+    try:
+        records = _keystore().records()
+    except KeyStoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not records:
+        click.echo("no keys; run 'issuer init'")
+    for record in records:
+        click.echo(f"{record.kid}  {record.alg:6} {record.state:8} {record.created_at}")
+
+
+@keys.command("generate")
+@click.option("--alg", type=click.Choice(list(ALGORITHMS)), default=None)
+def keys_generate(alg: str | None) -> None:
+    """Create a key and make it the active signing key."""
+    _new_key(alg)
+
+
+@keys.command("rotate")
+@click.option("--alg", type=click.Choice(list(ALGORITHMS)), default=None)
+def keys_rotate(alg: str | None) -> None:
+    """Make a new active key; earlier keys stay published. Restart the issuer to use it."""
+    _new_key(alg)
+
+
+def _new_key(alg: str | None) -> None:
+    settings = _config()
+    try:
+        record = _keystore().generate(alg or settings.signing_alg)
+    except KeyStoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"active signing key is now {record.kid} ({record.alg}); restart the issuer to use it")
+
+
+@keys.command("retire")
+@click.argument("kid")
+def keys_retire(kid: str) -> None:
+    """Stop signing with KID (it stays in the JWK Set)."""
+    try:
+        record = _keystore().retire(kid)
+    except KeyStoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"key {record.kid} is retired")
+
+
+@main.group()
+def credentials() -> None:
+    """Revoke, suspend and reinstate credentials."""
+
+
+def _change(credential_id: str, action: str, reason: str | None) -> None:
+    from issuer import service
+
+    rt = _runtime()
+    with rt.sessions() as session:
+        try:
+            row = service.change_status(session, rt.ctx, credential_id, action, reason, "cli")
+        except IssuerError as exc:
+            raise click.ClickException(exc.detail) from exc
+    click.echo(f"credential {row.id} is now {row.status}")
+
+
+def _reason_option(required: bool) -> Any:
+    return click.option("--reason", required=required, help="Why (kept with the credential).")
+
+
+@credentials.command("revoke")
+@click.argument("credential_id")
+@_reason_option(True)
+def credentials_revoke(credential_id: str, reason: str) -> None:
+    """Revoke a credential for good."""
+    _change(credential_id, "revoke", reason)
+
+
+@credentials.command("suspend")
+@click.argument("credential_id")
+@_reason_option(True)
+def credentials_suspend(credential_id: str, reason: str) -> None:
+    """Suspend a credential until reinstated."""
+    _change(credential_id, "suspend", reason)
+
+
+@credentials.command("reinstate")
+@click.argument("credential_id")
+@_reason_option(False)
+def credentials_reinstate(credential_id: str, reason: str | None) -> None:
+    """Lift a suspension."""
+    _change(credential_id, "reinstate", reason)
+
+
+@main.command()
+@click.option("--admin-token/--no-admin-token", default=False, help="Also print a new admin token.")
+def demo(admin_token: bool) -> None:
+    """Load demo data (idempotent) and print its URLs."""
+    from issuer import demo as demo_data
+    from issuer import service
+
+    rt = _runtime()
+    with rt.sessions() as session:
+        try:
+            row = demo_data.load(session, rt.ctx)
+        except IssuerError as exc:
+            raise click.ClickException(exc.detail) from exc
+        info = service.credential_json(rt.ctx, row)
+        secret = service.create_token(session, rt.ctx, "admin", "demo admin") if admin_token else None
+    click.echo(f"demo credential:  {row.id}")
+    click.echo(f"holder page:      {info['holder_url']}")
+    click.echo(f"verify page:      {info['verify_url']}")
+    if secret:
+        click.echo(f"admin token:      {secret}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

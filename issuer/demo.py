@@ -1,0 +1,82 @@
+"""Demo data for ``make run``: the shipped program, a demo practitioner with complete
+records, and one issued credential. Running it again reuses what is there."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from issuer import schemas, service
+from issuer.models import Credential, Practitioner
+from issuer.service import IssuerContext
+
+DEMO_EMAIL = "jane.doe@example.org"
+PROGRAM = "botox-cosmetic-injector"
+
+
+def load(session: Session, ctx: IssuerContext) -> Credential:
+    """Ensure the demo practitioner and a current demo credential exist; return it."""
+    practitioner = session.scalars(select(Practitioner).where(Practitioner.email == DEMO_EMAIL)).first()
+    today = ctx.now().date()
+    if practitioner is None:
+        body = schemas.parse(
+            schemas.PractitionerIn,
+            {
+                "given_name": "Jane",
+                "family_name": "Doe",
+                "email": DEMO_EMAIL,
+                "profession": "RN",
+                "license": {
+                    "number": "RN-884512",
+                    "jurisdiction": "US-TX",
+                    "status": "active",
+                    "expires_on": (today + timedelta(days=600)).isoformat(),
+                    "checked_on": (today - timedelta(days=3)).isoformat(),
+                    "checked_source": "https://www.bon.texas.gov/",
+                },
+            },
+        )
+        practitioner = service.create_practitioner(session, ctx, body, "demo")
+        for record in demo_records(today):
+            service.add_record(session, ctx, practitioner.id,
+                               schemas.parse(schemas.RECORD_ADAPTER, record), "demo")
+    existing = session.scalars(
+        select(Credential).where(Credential.practitioner_id == practitioner.id,
+                                 Credential.status != "revoked")
+    ).first()
+    if existing is not None and existing.valid_until > ctx.now():
+        return existing
+    return service.issue(session, ctx, practitioner.id, PROGRAM, "demo")
+
+
+def demo_records(today: object) -> list[dict[str, object]]:
+    """A complete, realistic set of records for the shipped program."""
+    from datetime import date
+
+    assert isinstance(today, date)
+
+    def day(n: int) -> str:
+        return (today - timedelta(days=n)).isoformat()
+
+    modules = {
+        "pharmacology": 3.0, "facial_anatomy": 3.0, "patient_assessment": 2.0,
+        "injection_technique": 4.0, "complications": 2.0, "ethics_and_consent": 2.0,
+    }
+    records: list[dict[str, object]] = [
+        {"program_id": PROGRAM, "kind": "didactic", "module": m, "hours": h, "completed_on": day(20)}
+        for m, h in modules.items()
+    ]
+    records += [
+        {"program_id": PROGRAM, "kind": "hands_on", "hours": 4.0, "supervised_injections": 12,
+         "live_models": 2, "supervisor": "Ana Ruiz, MD", "completed_on": day(12)},
+        {"program_id": PROGRAM, "kind": "hands_on", "hours": 4.0, "supervised_injections": 12,
+         "live_models": 2, "supervisor": "Ana Ruiz, MD", "completed_on": day(11)},
+        {"program_id": PROGRAM, "kind": "written_exam", "score": 88, "max_score": 100, "taken_on": day(10)},
+        {"program_id": PROGRAM, "kind": "practical_exam", "passed": True, "examiner": "Ana Ruiz, MD",
+         "taken_on": day(10)},
+        {"program_id": PROGRAM, "kind": "ce_credits", "credits": 4.0,
+         "provider": "Example CME Institute", "completed_on": day(30)},
+    ]
+    return records

@@ -1,0 +1,166 @@
+"""Database tables of the issuer (SQLAlchemy 2.0 typed mappings).
+
+Times are stored as timezone-aware UTC; dates as dates. Status list bits are not stored:
+they are derived from ``Credential.status`` whenever a status changes, and the signed
+list is stored in ``StatusList.token``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back timezone-aware (SQLite forgets zones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("refusing to store a naive datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a stable constraint naming scheme (for migrations)."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Practitioner(Base):
+    """A candidate: a licensed medical professional."""
+
+    __tablename__ = "practitioners"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    given_name: Mapped[str] = mapped_column(String(100))
+    family_name: Mapped[str] = mapped_column(String(100))
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    profession: Mapped[str] = mapped_column(String(4))
+    license_number: Mapped[str] = mapped_column(String(64))
+    license_jurisdiction: Mapped[str] = mapped_column(String(10))
+    license_status: Mapped[str] = mapped_column(String(16))
+    license_expires_on: Mapped[date] = mapped_column(Date)
+    license_checked_on: Mapped[date] = mapped_column(Date)
+    license_checked_source: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(64))
+
+    records: Mapped[list[Record]] = relationship(
+        back_populates="practitioner", order_by="Record.created_at"
+    )
+
+
+class Record(Base):
+    """One completion record (didactic module, hands-on session, exam, CE credits)."""
+
+    __tablename__ = "records"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    practitioner_id: Mapped[str] = mapped_column(ForeignKey("practitioners.id"), index=True)
+    program_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    completed_on: Mapped[date] = mapped_column(Date)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(64))
+
+    practitioner: Mapped[Practitioner] = relationship(back_populates="records")
+
+
+class Credential(Base):
+    """An issued, signed credential and its current status."""
+
+    __tablename__ = "credentials"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # uuid4: unguessable
+    practitioner_id: Mapped[str] = mapped_column(ForeignKey("practitioners.id"), index=True)
+    program_id: Mapped[str] = mapped_column(String(64))
+    kid: Mapped[str] = mapped_column(String(128))
+    token: Mapped[str] = mapped_column(Text)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    valid_from: Mapped[datetime] = mapped_column(UTCDateTime())
+    valid_until: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active|suspended|revoked
+    status_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    issued_by: Mapped[str] = mapped_column(String(64))
+    qr_png: Mapped[bytes] = mapped_column(LargeBinary)
+    qr_svg: Mapped[str] = mapped_column(Text)
+
+    practitioner: Mapped[Practitioner] = relationship()
+    entries: Mapped[list[StatusEntry]] = relationship(back_populates="credential")
+
+
+class StatusList(Base):
+    """One Bitstring Status List of one purpose, and its latest signed form."""
+
+    __tablename__ = "status_lists"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    size: Mapped[int] = mapped_column(Integer)
+    token: Mapped[str] = mapped_column(Text)
+    etag: Mapped[str] = mapped_column(String(80))
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class StatusEntry(Base):
+    """A credential's position in a list; the primary key makes an index unique per list."""
+
+    __tablename__ = "status_entries"
+    __table_args__ = (UniqueConstraint("credential_id", "purpose"),)
+
+    list_id: Mapped[str] = mapped_column(ForeignKey("status_lists.id"), primary_key=True)
+    index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    credential_id: Mapped[str] = mapped_column(ForeignKey("credentials.id"), index=True)
+
+    credential: Mapped[Credential] = relationship(back_populates="entries")
+
+
+class ApiToken(Base):
+    """A bearer token for the staff API; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,479 @@
+"""Programs and their eligibility rules, kept as data (``programs.toml``).
+
+Code only defines rule *kinds*; each is a small frozen dataclass registered under its
+``kind`` name, with one method ``check(candidate, today) -> list[Outcome]`` that reports
+every requirement it covers, met or not, with the numbers. :func:`load_programs` refuses
+an unknown kind, a missing or unexpected field, or an empty rule list, naming the file,
+the program and the field, so a bad rules file stops the issuer at start-up.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+from issuer.errors import ConfigurationError
+
+DIDACTIC_MODULES = (
+    "pharmacology",
+    "facial_anatomy",
+    "patient_assessment",
+    "injection_technique",
+    "complications",
+    "ethics_and_consent",
+)
+PROFESSIONS = ("MD", "DO", "NP", "PA", "RN")
+
+
+@dataclass(frozen=True)
+class LicenseFacts:
+    """The candidate's license as last checked."""
+
+    number: str
+    jurisdiction: str
+    status: str
+    expires_on: date
+    checked_on: date
+    checked_source: str
+
+
+@dataclass(frozen=True)
+class RecordFacts:
+    """One completion record, reduced to what rules read."""
+
+    kind: str
+    on: date
+    data: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """Everything eligibility looks at for one practitioner and one program."""
+
+    profession: str
+    license: LicenseFacts
+    records: tuple[RecordFacts, ...]
+
+    def of_kind(self, kind: str) -> list[RecordFacts]:
+        """Records of one kind."""
+        return [r for r in self.records if r.kind == kind]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One requirement, met or not, in words a person understands."""
+
+    id: str
+    ok: bool
+    detail: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {"id": self.id, "ok": self.ok, "detail": self.detail}
+
+
+class Rule(Protocol):
+    """A requirement kind."""
+
+    kind: ClassVar[str]
+
+    def check(self, candidate: Candidate, today: date) -> list[Outcome]:
+        """Every requirement this rule covers, met or not."""
+        ...
+
+
+RULE_KINDS: dict[str, type[Any]] = {}
+
+
+def rule(kind: str) -> Callable[[type[Any]], type[Any]]:
+    """Register a rule kind under ``kind``; a duplicate name is a programming error."""
+
+    def register(cls: type[Any]) -> type[Any]:
+        if kind in RULE_KINDS:
+            raise RuntimeError(f"rule kind {kind!r} registered twice")
+        cls.kind = kind
+        RULE_KINDS[kind] = cls
+        return cls
+
+    return register
+
+
+def _num(value: float) -> str:
+    return f"{value:g}"
+
+
+def _months_ago(today: date, months: int) -> date:
+    return today - timedelta(days=round(months * 30.44))
+
+
+@rule("profession")
+@dataclass(frozen=True)
+class ProfessionRule:
+    """The license must be of an eligible profession."""
+
+    allowed: list[str]
+
+    def check(self, candidate: Candidate, today: date) -> list[Outcome]:
+        ok = candidate.profession in self.allowed
+        detail = (
+            f"profession {candidate.profession} is eligible"
+            if ok
+            else f"profession {candidate.profession} is not eligible for this program "
+            f"(eligible: {', '.join(self.allowed)})"
+        )
+        return [Outcome("license.profession", ok, detail)]
+
+
+@rule("license_active")
+@dataclass(frozen=True)
+class LicenseActiveRule:
+    """License status must be active and the license unexpired on the day of issuance."""
+
+    def check(self, candidate: Candidate, today: date) -> list[Outcome]:
+        lic = candidate.license
+        status_ok = lic.status == "active"
+        expiry_ok = lic.expires_on >= today
+        return [
+            Outcome(
+                "license.status",
+                status_ok,
+                f"license {lic.number} ({lic.jurisdiction}) is active"
+                if status_ok
+                else f"license {lic.number} ({lic.jurisdiction}) is {lic.status}, not active",
+            ),
+            Outcome(
+                "license.unexpired",
+                expiry_ok,
+                f"license valid until {lic.expires_on.isoformat()}"
+                if expiry_ok
+                else f"license expired on {lic.expires_on.isoformat()}",
+            ),
+        ]
+
+
+@rule("license_checked_within")
+@dataclass(frozen=True)
+class LicenseCheckedRule:
+    """The license must have been checked with its board within ``days`` days."""
+
+    days: int
+
+    def check(self, candidate: Candidate, today: date) -> list[Outcome]:
+        age = (today - candidate.license.checked_on).days
+        ok = 0 <= age <= self.days
+        detail = (
+            f"license checked {age} days ago (limit {self.days}) at {candidate.license.checked_source}"
+            if ok
+            else f"license check is {age} days old; it must be at most {self.days} days old"
+            if age > self.days
+            else "license check date is in the future"
+        )
+        return [Outcome("license.checked_recently", ok, detail)]
+
+
+@rule("didactic_modules")
+@dataclass(frozen=True)
+class DidacticModulesRule:
+    """Each named didactic module must be completed with at least its minimum hours."""
+
+    modules: dict[str, float]
+
+    def __post_init__(self) -> None:
+        unknown = set(self.modules) - set(DIDACTIC_MODULES)
+        if unknown:
+            raise ValueError(f"unknown didactic modules {sorted(unknown)}")
+        if not self.modules:
+            raise ValueError("modules must not be empty")
+
+    def check(self, candidate: Candidate, today: date) -> list[Outcome]:
+        hours: dict[str, float] = {}
+        for record in candidate.of_kind("didactic"):
+            module = str(record.data.get("module"))
+            hours[module] = hours.get(module, 0.0) + float(record.data.get("hours", 0))
+        outcomes = []
+        for module, minimum in self.modules.items():
+            done = hours.get(module, 0.0)
+            name = module.replace("_", " ")
+            outcomes.append(
+                Outcome(
+                    f"didactic.{module}",
+                    done >= minimum,
+                    f"{name}: {_num(done)} of {_num(minimum)} hours",
+                )
+            )
+        return outcomes
+
+
+@rule("didactic_hours")
+@dataclass(frozen=True)
+class DidacticHoursRule:
+    """Total didactic hours across modules."""
+
+    min: float
+
+    def check(self, candidate: Candidate, today: date) -> list[Outcome]:
+        total = sum(float(r.data.get("hours", 0)) for r in candidate.of_kind("didactic"))
+        return [
+            Outcome(
+                "didactic.total_hours",
+                total >= self.min,
+                f"didactic training: {_num(total)} of {_num(self.min)} hours",
+            )
+        ]
+
+
+@rule("hands_on")
+@dataclass(frozen=True)
+class HandsOnRule:
+    """Supervised hands-on training: hours, injections and live models."""
+
+    min_hours: float
+    min_injections: int
+    min_live_models: int
+
+    def check(self, candidate: Candidate, today: date) -> list[Outcome]:
+        sessions = candidate.of_kind("hands_on")
+        hours = sum(float(r.data.get("hours", 0)) for r in sessions)
+        injections = sum(int(r.data.get("supervised_injections", 0)) for r in sessions)
+        models = sum(int(r.data.get("live_models", 0)) for r in sessions)
+        return [
+            Outcome(
+                "hands_on.hours",
+                hours >= self.min_hours,
+                f"hands-on training: {_num(hours)} of {_num(self.min_hours)} hours",
+            ),
+            Outcome(
+                "hands_on.supervised_injections",
+                injections >= self.min_injections,
+                f"supervised injections: {injections} of {self.min_injections}",
+            ),
+            Outcome(
+                "hands_on.live_models",
+                models >= self.min_live_models,
+                f"live models: {models} of {self.min_live_models}",
+            ),
+        ]
+
+
+@rule("written_exam")
+@dataclass(frozen=True)
+class WrittenExamRule:
+    """The best written exam attempt within ``valid_months`` must reach the pass mark."""
+
+    pass_percent: float
+    valid_months: int
+
+    def check(self, candidate: Candidate, today: date) -> list[Outcome]:
+        since = _months_ago(today, self.valid_months)
+        attempts = [r for r in candidate.of_kind("written_exam") if since <= r.on <= today]
+        if not attempts:
+            old = candidate.of_kind("written_exam")
+            detail = (
+                f"written exam taken on {max(r.on for r in old).isoformat()} is older than "
+                f"{self.valid_months} months"
+                if old
+                else "no written exam on record"
+            )
+            return [Outcome("exam.written", False, detail)]
+        best = max(attempts, key=lambda r: float(r.data["score"]) / float(r.data["max_score"]))
+        percent = 100.0 * float(best.data["score"]) / float(best.data["max_score"])
+        ok = percent >= self.pass_percent
+        return [
+            Outcome(
+                "exam.written",
+                ok,
+                f"written exam: best score {percent:.0f}% on {best.on.isoformat()} "
+                f"(pass mark {_num(self.pass_percent)}%)",
+            )
+        ]
+
+
+@rule("practical_exam")
+@dataclass(frozen=True)
+class PracticalExamRule:
+    """A passed practical exam within ``valid_months``, judged by a named examiner."""
+
+    valid_months: int
+
+    def check(self, candidate: Candidate, today: date) -> list[Outcome]:
+        since = _months_ago(today, self.valid_months)
+        passed = [
+            r for r in candidate.of_kind("practical_exam")
+            if r.data.get("passed") is True and since <= r.on <= today
+        ]
+        if passed:
+            latest = max(passed, key=lambda r: r.on)
+            detail = f"practical exam passed on {latest.on.isoformat()}, examiner {latest.data.get('examiner')}"
+            return [Outcome("exam.practical", True, detail)]
+        attempts = candidate.of_kind("practical_exam")
+        if any(r.data.get("passed") is True for r in attempts):
+            detail = f"practical exam pass is older than {self.valid_months} months"
+        elif attempts:
+            detail = "practical exam not passed yet"
+        else:
+            detail = "no practical exam on record"
+        return [Outcome("exam.practical", False, detail)]
+
+
+@rule("ce_credits")
+@dataclass(frozen=True)
+class CECreditsRule:
+    """Continuing-education credits (often added by a jurisdiction)."""
+
+    min: float
+
+    def check(self, candidate: Candidate, today: date) -> list[Outcome]:
+        total = sum(float(r.data.get("credits", 0)) for r in candidate.of_kind("ce_credits"))
+        return [
+            Outcome(
+                "ce_credits",
+                total >= self.min,
+                f"continuing-education credits: {_num(total)} of {_num(self.min)}",
+            )
+        ]
+
+
+@dataclass(frozen=True)
+class Program:
+    """A certification program and its requirements."""
+
+    id: str
+    name: str
+    description: str
+    criteria: str
+    accreditation_body: str
+    accreditation_id: str
+    cme_credits: float
+    validity_months: int
+    rules: tuple[Any, ...]
+    jurisdictions: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+
+    def rules_for(self, jurisdiction: str) -> tuple[Any, ...]:
+        """Base rules plus the overlay of the license's jurisdiction, if any."""
+        return self.rules + self.jurisdictions.get(jurisdiction, ())
+
+    def evaluate(self, candidate: Candidate, today: date) -> list[Outcome]:
+        """Every requirement, met or not, for this candidate on ``today``."""
+        outcomes: list[Outcome] = []
+        for item in self.rules_for(candidate.license.jurisdiction):
+            outcomes.extend(item.check(candidate, today))
+        return outcomes
+
+    def describe(self) -> dict[str, Any]:
+        """JSON description for ``GET /api/v1/programs``."""
+
+        def rules_json(rules: Sequence[Any]) -> list[dict[str, Any]]:
+            return [{"kind": r.kind, **dataclasses.asdict(r)} for r in rules]
+
+        return {
+            "id": self.id,
+            "name": self.name,
+            "description": self.description,
+            "criteria": self.criteria,
+            "accreditation": {"body": self.accreditation_body, "id": self.accreditation_id},
+            "cme_credits": self.cme_credits,
+            "validity_months": self.validity_months,
+            "requirements": rules_json(self.rules),
+            "jurisdictions": {k: rules_json(v) for k, v in self.jurisdictions.items()},
+        }
+
+
+_PROGRAM_FIELDS = {
+    "name": str,
+    "description": str,
+    "criteria": str,
+    "accreditation_body": str,
+    "accreditation_id": str,
+    "cme_credits": (int, float),
+    "validity_months": int,
+}
+
+
+def _build_rules(raw: object, where: str) -> tuple[Any, ...]:
+    if not isinstance(raw, list) or not raw:
+        raise ConfigurationError(f"{where}: 'rules' must be a non-empty list of rules")
+    built = []
+    for position, item in enumerate(raw, start=1):
+        spot = f"{where}, rule {position}"
+        if not isinstance(item, dict) or "kind" not in item:
+            raise ConfigurationError(f"{spot}: each rule needs a 'kind'")
+        params = dict(item)
+        kind = params.pop("kind")
+        cls = RULE_KINDS.get(kind)
+        if cls is None:
+            raise ConfigurationError(
+                f"{spot}: unknown rule kind {kind!r} (known: {', '.join(sorted(RULE_KINDS))})"
+            )
+        names = {f.name for f in dataclasses.fields(cls)}
+        extra, missing = set(params) - names, names - set(params)
+        if extra or missing:
+            raise ConfigurationError(
+                f"{spot} ({kind}): unexpected fields {sorted(extra)}, missing fields {sorted(missing)}"
+            )
+        for f in dataclasses.fields(cls):
+            value = params[f.name]
+            expected = {"list[str]": list, "dict[str, float]": dict, "float": (int, float), "int": int}[str(f.type)]
+            if not isinstance(value, expected) or isinstance(value, bool):
+                raise ConfigurationError(f"{spot} ({kind}): field '{f.name}' has the wrong type")
+        try:
+            built.append(cls(**params))
+        except (ValueError, TypeError) as exc:
+            raise ConfigurationError(f"{spot} ({kind}): {exc}") from exc
+    return tuple(built)
+
+
+def parse_programs(data: Mapping[str, Any], source: str) -> dict[str, Program]:
+    """Build programs from parsed TOML; every error names ``source``, the program and the field."""
+    programs_raw = data.get("programs")
+    if not isinstance(programs_raw, dict) or not programs_raw:
+        raise ConfigurationError(f"{source}: no [programs.<id>] table")
+    programs: dict[str, Program] = {}
+    for program_id, body in programs_raw.items():
+        where = f"{source}: program {program_id!r}"
+        if not isinstance(body, dict):
+            raise ConfigurationError(f"{where}: must be a table")
+        known = set(_PROGRAM_FIELDS) | {"rules", "jurisdictions"}
+        unexpected = set(body) - known
+        if unexpected:
+            raise ConfigurationError(f"{where}: unexpected fields {sorted(unexpected)}")
+        for name, typ in _PROGRAM_FIELDS.items():
+            if not isinstance(body.get(name), typ) or isinstance(body.get(name), bool):
+                raise ConfigurationError(f"{where}: field '{name}' is missing or has the wrong type")
+        jurisdictions_raw = body.get("jurisdictions", {})
+        if not isinstance(jurisdictions_raw, dict):
+            raise ConfigurationError(f"{where}: 'jurisdictions' must be a table")
+        jurisdictions = {}
+        for code, overlay in jurisdictions_raw.items():
+            if not isinstance(overlay, dict) or set(overlay) != {"rules"}:
+                raise ConfigurationError(f"{where}: jurisdiction {code!r} must hold only 'rules'")
+            jurisdictions[code] = _build_rules(overlay["rules"], f"{where}, jurisdiction {code!r}")
+        programs[program_id] = Program(
+            id=program_id,
+            name=body["name"],
+            description=body["description"],
+            criteria=body["criteria"],
+            accreditation_body=body["accreditation_body"],
+            accreditation_id=body["accreditation_id"],
+            cme_credits=float(body["cme_credits"]),
+            validity_months=body["validity_months"],
+            rules=_build_rules(body.get("rules"), where),
+            jurisdictions=jurisdictions,
+        )
+    return programs
+
+
+def load_programs(path: str | Path) -> dict[str, Program]:
+    """Read and check a programs file; raises :class:`ConfigurationError` naming what is wrong."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except OSError as exc:
+        raise ConfigurationError(f"{path}: cannot read programs file ({exc.strerror})") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(f"{path}: not valid TOML ({exc})") from exc
+    return parse_programs(data, str(path))

@@ -1,0 +1,149 @@
+"""Public endpoints: keys, status lists, the context, and the holder's credential page."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+from flask import Blueprint, Response, jsonify, render_template, request
+
+from issuer import service
+from issuer.errors import NotFound
+from issuer.web import ctx, db, runtime
+from vc import credential as vcc
+
+bp = Blueprint("public", __name__)
+
+CONTEXT_DOCUMENT = {
+    "@context": {
+        "@protected": True,
+        "bxc": "https://botox-credentials.example/vocab#",
+        "givenName": "https://schema.org/givenName",
+        "familyName": "https://schema.org/familyName",
+        "profession": "bxc:profession",
+        "professionName": "bxc:professionName",
+        "license": {
+            "@id": "bxc:license",
+            "@context": {
+                "jurisdiction": "bxc:jurisdiction",
+                "number": "bxc:licenseNumber",
+                "statusAtCheck": "bxc:licenseStatusAtCheck",
+                "expiresOn": {"@id": "bxc:licenseExpiresOn", "@type": "https://www.w3.org/2001/XMLSchema#date"},
+                "checkedOn": {"@id": "bxc:licenseCheckedOn", "@type": "https://www.w3.org/2001/XMLSchema#date"},
+                "checkedSource": {"@id": "bxc:licenseCheckedSource", "@type": "@id"},
+            },
+        },
+        "accreditation": {
+            "@id": "bxc:accreditation",
+            "@context": {"body": "bxc:accreditationBody", "id": "bxc:accreditationId"},
+        },
+        "trainingResults": {
+            "@id": "bxc:trainingResults",
+            "@context": {
+                "didacticHours": "bxc:didacticHours",
+                "didacticModules": "bxc:didacticModules",
+                "handsOnHours": "bxc:handsOnHours",
+                "supervisedInjections": "bxc:supervisedInjections",
+                "liveModels": "bxc:liveModels",
+                "writtenExam": "bxc:writtenExam",
+                "practicalExam": "bxc:practicalExam",
+                "passed": "bxc:passed",
+                "date": "bxc:date",
+                "examiner": "bxc:examiner",
+            },
+        },
+    }
+}
+
+
+def _public(response: Response, max_age: int) -> Response:
+    response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@bp.get("/")
+def index() -> str:
+    """A short page saying what this service is."""
+    return render_template("issuer/index.html", issuer_name=ctx().config.issuer_name)
+
+
+@bp.get("/.well-known/jwks.json")
+def jwks() -> Response:
+    """The public keys that verify our credentials (never a private member)."""
+    return _public(jsonify(runtime().jwks), 300)
+
+
+@bp.get(vcc.CONTEXT_PATH)
+def context() -> Response:
+    """The JSON-LD context of our own terms."""
+    response = jsonify(CONTEXT_DOCUMENT)
+    response.mimetype = "application/ld+json"
+    return _public(response, 86_400)
+
+
+@bp.get("/programs/<program_id>")
+def program(program_id: str) -> Response:
+    """What a program requires (the achievement id in credentials points here)."""
+    found = ctx().programs.get(program_id)
+    if found is None:
+        raise NotFound(f"no program {program_id!r}")
+    return _public(jsonify(found.describe()), 3600)
+
+
+@bp.get("/status/<purpose>/<list_id>")
+def status_list(purpose: str, list_id: str) -> Response:
+    """A signed status list credential, with ttl-aligned caching and ETag."""
+    found = service.status_list(db(), ctx(), purpose, list_id)
+    ttl = ctx().config.status_list_ttl
+    if found.etag in request.if_none_match:
+        response = Response(status=304)
+    else:
+        response = Response(found.token, mimetype=vcc.MEDIA_TYPE)
+    response.headers["ETag"] = found.etag
+    return _public(response, ttl)
+
+
+
+@bp.get("/credentials/<credential_id>")
+def holder_page(credential_id: str) -> str:
+    """The holder's page: what the credential says, its QR code, downloads."""
+    row = service.get_credential(db(), credential_id)
+    info = service.credential_json(ctx(), row)
+    return render_template(
+        "issuer/credential.html",
+        info=info,
+        practitioner=row.practitioner,
+        program=ctx().programs.get(row.program_id),
+        issuer_name=ctx().config.issuer_name,
+        valid_until=row.valid_until.astimezone(UTC),
+        valid_from=row.valid_from.astimezone(UTC),
+    )
+
+
+@bp.get("/credentials/<credential_id>/jwt")
+def credential_jwt(credential_id: str) -> Response:
+    """The credential as issued, ``application/vc+jwt``."""
+    row = service.get_credential(db(), credential_id)
+    response = Response(row.token, mimetype=vcc.MEDIA_TYPE)
+    response.headers["Content-Disposition"] = f'inline; filename="credential-{row.id}.jwt"'
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.get("/credentials/<credential_id>/qr.png")
+def qr_png(credential_id: str) -> Response:
+    """The QR code (PNG) of the verify link, rendered once at issuance."""
+    row = service.get_credential(db(), credential_id)
+    response = Response(row.qr_png, mimetype="image/png")
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+@bp.get("/credentials/<credential_id>/qr.svg")
+def qr_svg(credential_id: str) -> Response:
+    """The QR code (SVG) of the verify link, rendered once at issuance."""
+    row = service.get_credential(db(), credential_id)
+    response = Response(row.qr_svg, mimetype="image/svg+xml")
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response

@@ -1,0 +1,160 @@
+"""Request bodies of the staff API, validated with pydantic.
+
+Every field is bounded; unknown fields are refused so a typo is never silently dropped.
+:func:`parse` turns pydantic's errors into one :class:`ValidationFailed` listing every
+field and why.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
+
+from issuer.errors import ValidationFailed
+from issuer.programs import DIDACTIC_MODULES
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+]
+ProgramId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")]
+Hours = Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=False, str_max_length=500)
+
+
+class LicenseIn(_Strict):
+    """The license as checked with its board."""
+
+    number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    jurisdiction: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}-[A-Z0-9]{1,3}$")]
+    status: Literal["active", "inactive", "expired", "suspended", "revoked", "probation"]
+    expires_on: date
+    checked_on: date
+    checked_source: Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=r"^https?://\S+$")]
+
+
+class PractitionerIn(_Strict):
+    """``POST /api/v1/practitioners``."""
+
+    given_name: Name
+    family_name: Name
+    email: Email
+    profession: Literal["MD", "DO", "NP", "PA", "RN"]
+    license: LicenseIn
+
+
+class _RecordBase(_Strict):
+    program_id: ProgramId
+
+
+class DidacticIn(_RecordBase):
+    """One didactic module completed."""
+
+    kind: Literal["didactic"]
+    module: Literal[DIDACTIC_MODULES]  # type: ignore[valid-type]
+    hours: Hours
+    completed_on: date
+
+
+class HandsOnIn(_RecordBase):
+    """One supervised hands-on session."""
+
+    kind: Literal["hands_on"]
+    hours: Hours
+    supervised_injections: Annotated[int, Field(ge=0, le=10_000)]
+    live_models: Annotated[int, Field(ge=0, le=1_000)]
+    supervisor: ShortText
+    completed_on: date
+
+
+class WrittenExamIn(_RecordBase):
+    """One written exam attempt (the score never leaves the issuer)."""
+
+    kind: Literal["written_exam"]
+    score: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    max_score: Annotated[float, Field(gt=0, le=10_000, allow_inf_nan=False)]
+    taken_on: date
+
+    @model_validator(mode="after")
+    def _check_score(self) -> WrittenExamIn:
+        if self.score > self.max_score:
+            raise ValueError("score is higher than max_score")
+        return self
+
+
+class PracticalExamIn(_RecordBase):
+    """One practical exam, judged by an examiner."""
+
+    kind: Literal["practical_exam"]
+    passed: bool
+    examiner: ShortText
+    taken_on: date
+
+
+class CECreditsIn(_RecordBase):
+    """Continuing-education credits."""
+
+    kind: Literal["ce_credits"]
+    credits: Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False)]
+    provider: ShortText
+    completed_on: date
+
+
+RecordIn = Annotated[
+    DidacticIn | HandsOnIn | WrittenExamIn | PracticalExamIn | CECreditsIn,
+    Field(discriminator="kind"),
+]
+RECORD_ADAPTER: TypeAdapter[Any] = TypeAdapter(RecordIn)
+
+
+class IssueIn(_Strict):
+    """``POST /api/v1/credentials``."""
+
+    practitioner_id: Annotated[str, StringConstraints(min_length=1, max_length=36)]
+    program_id: ProgramId
+
+
+class ReasonIn(_Strict):
+    """Body of revoke and suspend."""
+
+    reason: Reason
+
+
+class OptionalReasonIn(_Strict):
+    """Body of reinstate."""
+
+    reason: Reason | None = None
+
+
+T = TypeVar("T")
+
+
+def parse(adapter: type[T] | TypeAdapter[Any], body: object) -> T:
+    """Validate ``body``; raises :class:`ValidationFailed` listing every bad field."""
+    try:
+        if isinstance(adapter, TypeAdapter):
+            return adapter.validate_python(body)  # type: ignore[no-any-return]
+        return adapter.model_validate(body)  # type: ignore[attr-defined, no-any-return]
+    except ValidationError as exc:
+        errors = []
+        for err in exc.errors(include_url=False, include_input=False):
+            loc = err["loc"][1:] if isinstance(adapter, TypeAdapter) else err["loc"]
+            errors.append({"field": ".".join(str(p) for p in loc), "detail": err["msg"]})
+        summary = "; ".join(f"{e['field'] or 'body'}: {e['detail']}" for e in errors[:5])
+        raise ValidationFailed(f"invalid fields: {summary}", errors=errors) from exc

@@ -1,0 +1,544 @@
+"""What the issuer does, independent of HTTP: practitioners, records, eligibility,
+issuance, status changes and status lists. Views and the CLI are thin shells over it.
+
+Each public function takes a SQLAlchemy ``Session`` and an :class:`IssuerContext`, does
+its work in one transaction and commits, or raises an :class:`~issuer.errors.IssuerError`
+and leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from issuer import qr
+from issuer.config import Config
+from issuer.errors import Conflict, NotEligible, NotFound, ValidationFailed
+from issuer.models import ApiToken, Credential, Practitioner, Record, StatusEntry, StatusList
+from issuer.programs import Candidate, LicenseFacts, Outcome, Program, RecordFacts
+from issuer.schemas import PractitionerIn
+from keys import KeyStore
+from vc import credential as vcc
+from vc import jose
+from vc.status_list import MIN_ENTRIES, PURPOSES, BitstringStatusList, list_credential, status_entry
+
+ROLES = ("registrar", "certifier", "admin")
+#: A status list is signed for this long; it is re-signed when a status changes, or when
+#: served and older than STATUS_LIST_RESIGN_AFTER.
+STATUS_LIST_VALIDITY = timedelta(days=7)
+STATUS_LIST_RESIGN_AFTER = timedelta(days=1)
+#: Indexes are drawn at random; a list takes new entries until half full, so a random
+#: draw finds a free index quickly, then a new list is started.
+STATUS_LIST_FILL = 0.5
+
+
+@dataclass
+class IssuerContext:
+    """What the service needs besides the database: settings, rules, keys, clock."""
+
+    config: Config
+    programs: dict[str, Program]
+    keystore: KeyStore
+    signer: jose.Signer
+    clock: Callable[[], datetime]
+
+    def now(self) -> datetime:
+        """Current time, timezone-aware UTC."""
+        return self.clock().astimezone(UTC)
+
+    def issuer_profile(self) -> dict[str, Any]:
+        """The ``issuer`` object of our credentials."""
+        return {"id": self.config.issuer_url, "type": ["Profile"], "name": self.config.issuer_name}
+
+    def program(self, program_id: str) -> Program:
+        """A program by id, or :class:`ValidationFailed`."""
+        try:
+            return self.programs[program_id]
+        except KeyError:
+            raise ValidationFailed(
+                f"unknown program {program_id!r} (known: {', '.join(sorted(self.programs))})",
+                errors=[{"field": "program_id", "detail": "unknown program"}],
+            ) from None
+
+    def verify_url(self, credential_id: str) -> str:
+        """The link in the QR code: the verifier's page for this credential."""
+        return (
+            f"{self.config.verifier_url}/v/{credential_id}"
+            f"?issuer={quote(self.config.issuer_url, safe='')}"
+        )
+
+    def holder_url(self, credential_id: str) -> str:
+        """The holder's page."""
+        return f"{self.config.issuer_url}/credentials/{credential_id}"
+
+    def list_url(self, purpose: str, list_id: str) -> str:
+        """Public URL of a status list."""
+        return f"{self.config.issuer_url}/status/{purpose}/{list_id}"
+
+
+# --- practitioners and records ------------------------------------------------------
+
+
+def create_practitioner(session: Session, ctx: IssuerContext, body: PractitionerIn, actor: str) -> Practitioner:
+    """Register a practitioner with their license as checked."""
+    lic = body.license
+    practitioner = Practitioner(
+        id=str(uuid.uuid4()),
+        given_name=body.given_name,
+        family_name=body.family_name,
+        email=body.email,
+        profession=body.profession,
+        license_number=lic.number,
+        license_jurisdiction=lic.jurisdiction,
+        license_status=lic.status,
+        license_expires_on=lic.expires_on,
+        license_checked_on=lic.checked_on,
+        license_checked_source=lic.checked_source,
+        created_at=ctx.now(),
+        created_by=actor,
+    )
+    session.add(practitioner)
+    session.commit()
+    return practitioner
+
+
+def get_practitioner(session: Session, practitioner_id: str) -> Practitioner:
+    """A practitioner by id, or :class:`NotFound`."""
+    practitioner = session.get(Practitioner, practitioner_id)
+    if practitioner is None:
+        raise NotFound(f"no practitioner {practitioner_id!r}")
+    return practitioner
+
+
+def add_record(session: Session, ctx: IssuerContext, practitioner_id: str, body: Any, actor: str) -> Record:
+    """Store one completion record (validated by :mod:`issuer.schemas`)."""
+    practitioner = get_practitioner(session, practitioner_id)
+    ctx.program(body.program_id)
+    data = body.model_dump(mode="json", exclude={"program_id", "kind"})
+    on = getattr(body, "completed_on", None) or body.taken_on
+    if on > ctx.now().date():
+        raise ValidationFailed(
+            "a completion date cannot be in the future",
+            errors=[{"field": "completed_on" if hasattr(body, "completed_on") else "taken_on",
+                     "detail": "date is in the future"}],
+        )
+    record = Record(
+        id=str(uuid.uuid4()),
+        practitioner_id=practitioner.id,
+        program_id=body.program_id,
+        kind=body.kind,
+        completed_on=on,
+        data=data,
+        created_at=ctx.now(),
+        created_by=actor,
+    )
+    session.add(record)
+    session.commit()
+    return record
+
+
+def record_json(record: Record) -> dict[str, Any]:
+    """API form of a record."""
+    return {
+        "id": record.id,
+        "program_id": record.program_id,
+        "kind": record.kind,
+        **record.data,
+        "created_at": vcc.timestamp(record.created_at),
+        "created_by": record.created_by,
+    }
+
+
+def practitioner_json(p: Practitioner) -> dict[str, Any]:
+    """API form of a practitioner."""
+    return {
+        "id": p.id,
+        "given_name": p.given_name,
+        "family_name": p.family_name,
+        "email": p.email,
+        "profession": p.profession,
+        "license": {
+            "number": p.license_number,
+            "jurisdiction": p.license_jurisdiction,
+            "status": p.license_status,
+            "expires_on": p.license_expires_on.isoformat(),
+            "checked_on": p.license_checked_on.isoformat(),
+            "checked_source": p.license_checked_source,
+        },
+        "created_at": vcc.timestamp(p.created_at),
+    }
+
+
+# --- eligibility ------------------------------------------------------------------------
+
+
+def candidate_of(practitioner: Practitioner, program_id: str) -> Candidate:
+    """The facts eligibility reads, from the practitioner's records for ``program_id``."""
+    return Candidate(
+        profession=practitioner.profession,
+        license=LicenseFacts(
+            number=practitioner.license_number,
+            jurisdiction=practitioner.license_jurisdiction,
+            status=practitioner.license_status,
+            expires_on=practitioner.license_expires_on,
+            checked_on=practitioner.license_checked_on,
+            checked_source=practitioner.license_checked_source,
+        ),
+        records=tuple(
+            RecordFacts(kind=r.kind, on=r.completed_on, data=r.data)
+            for r in practitioner.records
+            if r.program_id == program_id
+        ),
+    )
+
+
+def eligibility(session: Session, ctx: IssuerContext, practitioner_id: str, program_id: str) -> list[Outcome]:
+    """Every requirement of ``program_id`` for this practitioner, met or not."""
+    program = ctx.program(program_id)
+    practitioner = get_practitioner(session, practitioner_id)
+    return program.evaluate(candidate_of(practitioner, program_id), ctx.now().date())
+
+
+def eligibility_json(program_id: str, outcomes: list[Outcome]) -> dict[str, Any]:
+    """API form of an eligibility answer."""
+    unmet = [o.as_dict() for o in outcomes if not o.ok]
+    return {
+        "program_id": program_id,
+        "eligible": not unmet,
+        "requirements": [o.as_dict() for o in outcomes],
+        "unmet": unmet,
+    }
+
+
+# --- issuance ---------------------------------------------------------------------------
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """``moment`` plus whole calendar months (the day is clamped to the month's end)."""
+    month_index = moment.month - 1 + months
+    year, month = moment.year + month_index // 12, month_index % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+def _results(candidate: Candidate) -> vcc.TrainingResults:
+    didactic = candidate.of_kind("didactic")
+    hands_on = candidate.of_kind("hands_on")
+    written = [
+        r for r in candidate.of_kind("written_exam")
+    ]
+    best_written = max(written, key=lambda r: (float(r.data["score"]) / float(r.data["max_score"]), r.on))
+    practical = max((r for r in candidate.of_kind("practical_exam") if r.data.get("passed") is True),
+                    key=lambda r: r.on)
+    return vcc.TrainingResults(
+        didactic_hours=sum(float(r.data["hours"]) for r in didactic),
+        didactic_modules=tuple(sorted({str(r.data["module"]) for r in didactic})),
+        hands_on_hours=sum(float(r.data["hours"]) for r in hands_on),
+        supervised_injections=sum(int(r.data["supervised_injections"]) for r in hands_on),
+        live_models=sum(int(r.data["live_models"]) for r in hands_on),
+        written_exam=vcc.ExamResult(taken_on=best_written.on),
+        practical_exam=vcc.ExamResult(taken_on=practical.on, examiner=str(practical.data["examiner"])),
+        ce_credits=sum(float(r.data["credits"]) for r in candidate.of_kind("ce_credits")),
+    )
+
+
+def _new_list(session: Session, ctx: IssuerContext, purpose: str) -> StatusList:
+    now = ctx.now()
+    status_list = StatusList(
+        id=secrets.token_hex(8),
+        purpose=purpose,
+        size=MIN_ENTRIES,
+        token="",
+        etag="",
+        signed_at=now,
+        created_at=now,
+    )
+    session.add(status_list)
+    session.flush()
+    _sign_list(session, ctx, status_list)
+    return status_list
+
+
+def _current_list(session: Session, ctx: IssuerContext, purpose: str) -> StatusList:
+    newest = session.scalars(
+        select(StatusList)
+        .where(StatusList.purpose == purpose)
+        .order_by(StatusList.created_at.desc(), StatusList.id)
+        .limit(1)
+    ).first()
+    if newest is not None:
+        used = session.scalar(
+            select(func.count()).select_from(StatusEntry).where(StatusEntry.list_id == newest.id)
+        )
+        if (used or 0) < newest.size * STATUS_LIST_FILL:
+            return newest
+    return _new_list(session, ctx, purpose)
+
+
+def _allocate(session: Session, ctx: IssuerContext, purpose: str, credential_id: str) -> dict[str, str]:
+    """Give the credential a random, never reused index in the current list of ``purpose``."""
+    status_list = _current_list(session, ctx, purpose)
+    for _ in range(64):
+        index = secrets.randbelow(status_list.size)
+        if session.get(StatusEntry, (status_list.id, index)) is not None:
+            continue
+        try:
+            with session.begin_nested():
+                session.add(StatusEntry(list_id=status_list.id, index=index, purpose=purpose,
+                                        credential_id=credential_id))
+        except IntegrityError:  # taken by a concurrent issuer between our check and insert
+            continue
+        return status_entry(ctx.list_url(purpose, status_list.id), purpose, index)
+    raise Conflict("could not allocate a status list index; try again")
+
+
+def issue(session: Session, ctx: IssuerContext, practitioner_id: str, program_id: str, actor: str) -> Credential:
+    """Sign a credential if, and only if, every requirement is met.
+
+    Raises :class:`NotEligible` listing the unmet requirements, :class:`Conflict` if the
+    practitioner already holds a current credential for the program.
+    """
+    program = ctx.program(program_id)
+    practitioner = get_practitioner(session, practitioner_id)
+    now = ctx.now()
+    candidate = candidate_of(practitioner, program_id)
+    outcomes = program.evaluate(candidate, now.date())
+    unmet = [o.as_dict() for o in outcomes if not o.ok]
+    if unmet:
+        raise NotEligible(
+            f"{len(unmet)} requirement(s) not met: " + "; ".join(u["detail"] for u in unmet),
+            unmet=unmet,
+            requirements=[o.as_dict() for o in outcomes],
+        )
+    current = session.scalars(
+        select(Credential).where(
+            Credential.practitioner_id == practitioner.id,
+            Credential.program_id == program_id,
+            Credential.status != "revoked",
+            Credential.valid_until > now,
+        )
+    ).first()
+    if current is not None:
+        raise Conflict(
+            f"practitioner already holds credential {current.id} for this program",
+            credential_id=current.id,
+        )
+    credential_id = str(uuid.uuid4())
+    valid_from = now.replace(microsecond=0)
+    valid_until = add_months(valid_from, program.validity_months)
+    verify_url = ctx.verify_url(credential_id)
+    row = Credential(
+        id=credential_id,
+        practitioner_id=practitioner.id,
+        program_id=program_id,
+        kid=ctx.signer.kid,
+        token="",
+        issued_at=valid_from,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        status="active",
+        issued_by=actor,
+        qr_png=qr.png(verify_url),
+        qr_svg=qr.svg(verify_url),
+    )
+    session.add(row)
+    session.flush()
+    entries = [_allocate(session, ctx, purpose, credential_id) for purpose in PURPOSES]
+    data = vcc.CredentialData(
+        credential_id=credential_id,
+        issuer_id=ctx.config.issuer_url,
+        issuer_name=ctx.config.issuer_name,
+        given_name=practitioner.given_name,
+        family_name=practitioner.family_name,
+        profession=practitioner.profession,
+        license=vcc.LicenseEvidence(
+            jurisdiction=practitioner.license_jurisdiction,
+            number=practitioner.license_number,
+            status=practitioner.license_status,
+            expires_on=practitioner.license_expires_on,
+            checked_on=practitioner.license_checked_on,
+            checked_source=practitioner.license_checked_source,
+        ),
+        achievement=vcc.Achievement(
+            program_id=program.id,
+            name=program.name,
+            description=program.description,
+            criteria=program.criteria,
+            accreditation_body=program.accreditation_body,
+            accreditation_id=program.accreditation_id,
+            cme_credits=program.cme_credits,
+        ),
+        results=_results(candidate),
+        issued_at=valid_from,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        status=entries,
+    )
+    row.token = jose.sign(vcc.build_claims(data), ctx.signer, typ=vcc.TYP, cty=vcc.CTY)
+    session.commit()
+    return row
+
+
+def get_credential(session: Session, credential_id: str) -> Credential:
+    """A credential by id, or :class:`NotFound`."""
+    row = session.get(Credential, credential_id) if len(credential_id) <= 36 else None
+    if row is None:
+        raise NotFound(f"no credential {credential_id!r}")
+    return row
+
+
+def credential_json(ctx: IssuerContext, row: Credential) -> dict[str, Any]:
+    """API form of a credential's metadata and current status."""
+    now = ctx.now()
+    state = row.status
+    if state == "active" and row.valid_until.astimezone(UTC) < now:
+        state = "expired"
+    return {
+        "id": row.id,
+        "practitioner_id": row.practitioner_id,
+        "program_id": row.program_id,
+        "status": state,
+        "status_reason": row.status_reason,
+        "status_changed_at": vcc.timestamp(row.status_changed_at) if row.status_changed_at else None,
+        "issued_at": vcc.timestamp(row.issued_at),
+        "valid_from": vcc.timestamp(row.valid_from),
+        "valid_until": vcc.timestamp(row.valid_until),
+        "kid": row.kid,
+        "status_entries": [
+            {"purpose": e.purpose, "list_url": ctx.list_url(e.purpose, e.list_id), "index": e.index}
+            for e in sorted(row.entries, key=lambda e: e.purpose)
+        ],
+        "holder_url": ctx.holder_url(row.id),
+        "verify_url": ctx.verify_url(row.id),
+        "jwt_url": f"{ctx.holder_url(row.id)}/jwt",
+        "qr_png_url": f"{ctx.holder_url(row.id)}/qr.png",
+        "qr_svg_url": f"{ctx.holder_url(row.id)}/qr.svg",
+    }
+
+
+# --- status: revoke, suspend, reinstate, status lists ---------------------------------------
+
+
+def _sign_list(session: Session, ctx: IssuerContext, status_list: StatusList) -> None:
+    """Rebuild the list's bits from credential statuses and store the newly signed list."""
+    flag = "revoked" if status_list.purpose == "revocation" else "suspended"
+    indexes = session.scalars(
+        select(StatusEntry.index)
+        .join(Credential, Credential.id == StatusEntry.credential_id)
+        .where(StatusEntry.list_id == status_list.id, Credential.status == flag)
+    ).all()
+    now = ctx.now().replace(microsecond=0)
+    url = ctx.list_url(status_list.purpose, status_list.id)
+    payload = list_credential(
+        issuer=ctx.issuer_profile(),
+        list_url=url,
+        purpose=status_list.purpose,
+        bits=BitstringStatusList.with_set(indexes, status_list.size),
+        valid_from=vcc.timestamp(now),
+        valid_until=vcc.timestamp(now + STATUS_LIST_VALIDITY),
+        ttl_ms=ctx.config.status_list_ttl * 1000,
+    )
+    payload.update(
+        iss=ctx.config.issuer_url,
+        iat=int(now.timestamp()),
+        exp=int((now + STATUS_LIST_VALIDITY).timestamp()),
+        jti=url,
+    )
+    token = jose.sign(payload, ctx.signer, typ=vcc.TYP, cty=vcc.CTY)
+    status_list.token = token
+    status_list.etag = '"' + hashlib.sha256(token.encode("ascii")).hexdigest()[:32] + '"'
+    status_list.signed_at = now
+
+
+def _lock_lists(session: Session, credential: Credential, purposes: tuple[str, ...]) -> list[StatusList]:
+    ids = [e.list_id for e in credential.entries if e.purpose in purposes]
+    return list(
+        session.scalars(
+            select(StatusList).where(StatusList.id.in_(ids)).order_by(StatusList.id).with_for_update()
+        )
+    )
+
+
+ACTIONS = {
+    # action: (allowed from, new status, lists to re-sign)
+    "revoke": (("active", "suspended"), "revoked", ("revocation", "suspension")),
+    "suspend": (("active",), "suspended", ("suspension",)),
+    "reinstate": (("suspended",), "active", ("suspension",)),
+}
+
+
+def change_status(
+    session: Session, ctx: IssuerContext, credential_id: str, action: str, reason: str | None, actor: str
+) -> Credential:
+    """Revoke (final), suspend or reinstate a credential and re-sign the affected lists."""
+    allowed, new_status, purposes = ACTIONS[action]
+    row = session.scalars(
+        select(Credential).where(Credential.id == credential_id).with_for_update()
+    ).first() if len(credential_id) <= 36 else None
+    if row is None:
+        raise NotFound(f"no credential {credential_id!r}")
+    if row.status not in allowed:
+        raise Conflict(f"cannot {action} a credential that is {row.status}", status=row.status)
+    row.status = new_status
+    row.status_reason = reason
+    row.status_changed_at = ctx.now()
+    session.flush()
+    for status_list in _lock_lists(session, row, purposes):
+        _sign_list(session, ctx, status_list)
+    session.commit()
+    return row
+
+
+def status_list(session: Session, ctx: IssuerContext, purpose: str, list_id: str) -> StatusList:
+    """The stored signed list; re-signed first only if its signature is getting old."""
+    if purpose not in PURPOSES or len(list_id) > 32:
+        raise NotFound("no such status list")
+    found = session.get(StatusList, list_id)
+    if found is None or found.purpose != purpose:
+        raise NotFound("no such status list")
+    if ctx.now() - found.signed_at.astimezone(UTC) > STATUS_LIST_RESIGN_AFTER:
+        locked = session.scalars(
+            select(StatusList).where(StatusList.id == list_id).with_for_update()
+        ).one()
+        _sign_list(session, ctx, locked)
+        session.commit()
+        found = locked
+    return found
+
+
+# --- API tokens -------------------------------------------------------------------------------
+
+
+def _hash_token(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def create_token(session: Session, ctx: IssuerContext, role: str, label: str) -> str:
+    """Create a bearer token for ``role``; returns the secret, which is stored only hashed."""
+    if role not in ROLES:
+        raise ValidationFailed(f"unknown role {role!r} (use one of {', '.join(ROLES)})")
+    secret = "bxc_" + secrets.token_urlsafe(32)
+    session.add(
+        ApiToken(id=str(uuid.uuid4()), role=role, token_hash=_hash_token(secret), label=label[:100],
+                 created_at=ctx.now())
+    )
+    session.commit()
+    return secret
+
+
+def authenticate(session: Session, secret: str) -> ApiToken | None:
+    """The token record for a presented secret, or ``None``."""
+    if not secret or len(secret) > 200:
+        return None
+    return session.scalars(select(ApiToken).where(ApiToken.token_hash == _hash_token(secret))).first()

@@ -1,0 +1,143 @@
+"""The HTTP edge shared by the issuer's blueprints: the database session of a request,
+bearer-token roles, JSON bodies, security headers, and the one translation of errors into
+RFC 9457 problem JSON or a readable page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import Flask, Response, current_app, g, jsonify, render_template, request
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
+
+from issuer import service
+from issuer.errors import BadRequest, Forbidden, IssuerError, Unauthorized
+from issuer.runtime import Runtime
+from issuer.service import IssuerContext
+
+F = TypeVar("F", bound=Callable[..., Any])
+HTML_ENDPOINTS = {"public.index", "public.holder_page"}
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+
+
+def runtime() -> Runtime:
+    """This app's runtime (keys, rules, sessions)."""
+    return cast(Runtime, current_app.extensions["issuer"])
+
+
+def ctx() -> IssuerContext:
+    """This app's service context."""
+    return runtime().ctx
+
+
+def db() -> Session:
+    """The request's database session (closed at teardown)."""
+    if "db" not in g:
+        g.db = runtime().sessions()
+    return cast(Session, g.db)
+
+
+def json_body() -> Any:
+    """The request's JSON body; :class:`BadRequest` if it is not a JSON object."""
+    if not request.is_json:
+        raise BadRequest("send a JSON body with Content-Type: application/json")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadRequest("the body is not a JSON object")
+    return body
+
+
+def require(*roles: str) -> Callable[[F], F]:
+    """Allow the view to bearer tokens of ``roles`` (``admin`` is always allowed)."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            header = request.headers.get("Authorization", "")
+            scheme, _, secret = header.partition(" ")
+            if scheme.lower() != "bearer" or not secret:
+                raise Unauthorized("send 'Authorization: Bearer <token>'")
+            token = service.authenticate(db(), secret.strip())
+            if token is None:
+                raise Unauthorized("the bearer token is not valid")
+            if token.role != "admin" and token.role not in roles:
+                raise Forbidden(
+                    f"role {token.role} may not do this (needs {' or '.join(roles + ('admin',))})"
+                )
+            g.actor = f"token:{token.id}"
+            return view(*args, **kwargs)
+
+        return cast(F, wrapper)
+
+    return decorate
+
+
+def _wants_html() -> bool:
+    if request.endpoint in HTML_ENDPOINTS:
+        return True
+    if request.endpoint is None and not request.path.startswith(("/api/", "/status/", "/.well-known/")):
+        return request.accept_mimetypes.accept_html
+    return False
+
+
+def _problem(problem: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    status = int(problem["status"])
+    if _wants_html():
+        response = Response(
+            render_template("issuer/error.html", problem=problem), status=status, mimetype="text/html"
+        )
+    else:
+        response = jsonify(problem)
+        response.status_code = status
+        response.mimetype = "application/problem+json"
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def install(app: Flask) -> None:
+    """Register the error translation, teardown and security headers on ``app``."""
+
+    @app.errorhandler(IssuerError)
+    def _issuer_error(exc: IssuerError) -> Response:
+        headers = {"WWW-Authenticate": 'Bearer realm="issuer"'} if isinstance(exc, Unauthorized) else None
+        return _problem(exc.problem(), headers)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Response:
+        return _problem(
+            {
+                "type": "about:blank",
+                "title": exc.name,
+                "status": exc.code or 500,
+                "detail": exc.description or exc.name,
+            }
+        )
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        app.logger.exception("unexpected error")
+        return _problem(
+            {"type": "about:blank", "title": "Internal Server Error", "status": 500,
+             "detail": "something went wrong on our side; nothing was changed"}
+        )
+
+    @app.teardown_appcontext
+    def _close_db(_exc: BaseException | None) -> None:
+        session = g.pop("db", None)
+        if session is not None:
+            session.rollback()
+            session.close()
+
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
