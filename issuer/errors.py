@@ -23,11 +23,11 @@ class IssuerError(Exception):
     def problem(self) -> dict[str, Any]:
         """The RFC 9457 problem object for this error."""
         return {
+            **self.extensions,
             "type": f"urn:botox-credentials:problem:{self.code}",
             "title": self.title,
             "status": self.http_status,
             "detail": self.detail,
-            **self.extensions,
         }
 
 

@@ -9,11 +9,13 @@ the program and the field, so a bad rules file stops the issuer at start-up.
 
 from __future__ import annotations
 
+import calendar
 import dataclasses
+import math
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
@@ -108,7 +110,12 @@ def _num(value: float) -> str:
 
 
 def _months_ago(today: date, months: int) -> date:
-    return today - timedelta(days=round(months * 30.44))
+    """``today`` minus whole calendar months (day clamped to the month's end), the same
+    calendar arithmetic as the credential's validity period."""
+    month_index = today.year * 12 + today.month - 1 - months
+    year, month = divmod(month_index, 12)
+    month += 1
+    return date(year, month, min(today.day, calendar.monthrange(year, month)[1]))
 
 
 @rule("profession")
@@ -186,9 +193,12 @@ class DidacticModulesRule:
     def __post_init__(self) -> None:
         unknown = set(self.modules) - set(DIDACTIC_MODULES)
         if unknown:
-            raise ValueError(f"unknown didactic modules {sorted(unknown)}")
+            raise ValueError(
+                f"field 'modules': unknown didactic modules {sorted(unknown)} "
+                f"(known: {', '.join(DIDACTIC_MODULES)})"
+            )
         if not self.modules:
-            raise ValueError("modules must not be empty")
+            raise ValueError("field 'modules' must not be empty")
 
     def check(self, candidate: Candidate, today: date) -> list[Outcome]:
         hours: dict[str, float] = {}
@@ -358,11 +368,19 @@ class Program:
         return self.rules + self.jurisdictions.get(jurisdiction, ())
 
     def evaluate(self, candidate: Candidate, today: date) -> list[Outcome]:
-        """Every requirement, met or not, for this candidate on ``today``."""
-        outcomes: list[Outcome] = []
+        """Every requirement, met or not, for this candidate on ``today``, once each.
+
+        An overlay rule that covers a requirement the base rules cover too (a tighter
+        license check, say) yields one outcome for it: met only if every rule covering it
+        is met, and then with the overlay's (more specific) detail.
+        """
+        outcomes: dict[str, Outcome] = {}
         for item in self.rules_for(candidate.license.jurisdiction):
-            outcomes.extend(item.check(candidate, today))
-        return outcomes
+            for outcome in item.check(candidate, today):
+                earlier = outcomes.get(outcome.id)
+                if earlier is None or earlier.ok or not outcome.ok:
+                    outcomes[outcome.id] = outcome
+        return list(outcomes.values())
 
     def describe(self) -> dict[str, Any]:
         """JSON description for ``GET /api/v1/programs``."""
@@ -394,6 +412,29 @@ _PROGRAM_FIELDS = {
 }
 
 
+def _is_number(value: object) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value >= 0
+    )
+
+
+_FIELD_TYPES: dict[str, tuple[str, Callable[[object], bool]]] = {
+    "list[str]": (
+        "a list of strings",
+        lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+    ),
+    "dict[str, float]": (
+        "a table of non-negative numbers",
+        lambda v: isinstance(v, dict) and all(_is_number(x) for x in v.values()),
+    ),
+    "float": ("a non-negative number", _is_number),
+    "int": ("a non-negative whole number", lambda v: isinstance(v, int) and _is_number(v)),
+}
+
+
 def _build_rules(raw: object, where: str) -> tuple[Any, ...]:
     if not isinstance(raw, list) or not raw:
         raise ConfigurationError(f"{where}: 'rules' must be a non-empty list of rules")
@@ -404,7 +445,7 @@ def _build_rules(raw: object, where: str) -> tuple[Any, ...]:
             raise ConfigurationError(f"{spot}: each rule needs a 'kind'")
         params = dict(item)
         kind = params.pop("kind")
-        cls = RULE_KINDS.get(kind)
+        cls = RULE_KINDS.get(kind) if isinstance(kind, str) else None
         if cls is None:
             raise ConfigurationError(
                 f"{spot}: unknown rule kind {kind!r} (known: {', '.join(sorted(RULE_KINDS))})"
@@ -416,10 +457,11 @@ def _build_rules(raw: object, where: str) -> tuple[Any, ...]:
                 f"{spot} ({kind}): unexpected fields {sorted(extra)}, missing fields {sorted(missing)}"
             )
         for f in dataclasses.fields(cls):
-            value = params[f.name]
-            expected = {"list[str]": list, "dict[str, float]": dict, "float": (int, float), "int": int}[str(f.type)]
-            if not isinstance(value, expected) or isinstance(value, bool):
-                raise ConfigurationError(f"{spot} ({kind}): field '{f.name}' has the wrong type")
+            expected, fits = _FIELD_TYPES[str(f.type)]
+            if not fits(params[f.name]):
+                raise ConfigurationError(
+                    f"{spot} ({kind}): field '{f.name}' has the wrong type (expected {expected})"
+                )
         try:
             built.append(cls(**params))
         except (ValueError, TypeError) as exc:

@@ -95,7 +95,7 @@ def status_list(purpose: str, list_id: str) -> Response:
     """A signed status list credential, with ttl-aligned caching and ETag."""
     found = service.status_list(db(), ctx(), purpose, list_id)
     ttl = ctx().config.status_list_ttl
-    if found.etag in request.if_none_match:
+    if request.if_none_match.contains(found.etag.strip('"')):
         response = Response(status=304)
     else:
         response = Response(found.token, mimetype=vcc.MEDIA_TYPE)

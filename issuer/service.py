@@ -489,7 +489,7 @@ def change_status(
     if row is None:
         raise NotFound(f"no credential {credential_id!r}")
     if row.status not in allowed:
-        raise Conflict(f"cannot {action} a credential that is {row.status}", status=row.status)
+        raise Conflict(f"cannot {action} a credential that is {row.status}", current_status=row.status)
     row.status = new_status
     row.status_reason = reason
     row.status_changed_at = ctx.now()

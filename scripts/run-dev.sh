@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Start the issuer (port 5000) and the verifier (port 5001) for local development:
+# SQLite database and development keys under var/, demo data loaded. Ctrl-C stops both.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+export ISSUER_URL="${ISSUER_URL:-http://127.0.0.1:5000}"
+export ISSUER_VERIFIER_URL="${ISSUER_VERIFIER_URL:-http://127.0.0.1:5001}"
+mkdir -p var
+
+"$BIN/issuer" init
+"$BIN/issuer" demo --admin-token > var/demo.txt
+
+"$BIN/issuer" serve --host 127.0.0.1 --port 5000 > var/issuer.log 2>&1 &
+ISSUER_PID=$!
+"$BIN/verifier" serve --host 127.0.0.1 --port 5001 > var/verifier.log 2>&1 &
+VERIFIER_PID=$!
+trap 'kill $ISSUER_PID $VERIFIER_PID 2>/dev/null; wait 2>/dev/null; echo; echo "stopped"' INT TERM EXIT
+
+for url in "$ISSUER_URL/.well-known/jwks.json" "$ISSUER_VERIFIER_URL/"; do
+  for _ in $(seq 1 50); do
+    if "$BIN/python" -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)" "$url" 2>/dev/null; then break; fi
+    sleep 0.2
+  done
+done
+
+cat <<TXT
+
+  botox-credentials is running (logs in var/issuer.log and var/verifier.log)
+
+  Issuer:    $ISSUER_URL
+  Verifier:  $ISSUER_VERIFIER_URL   (paste or upload a credential here)
+
+$(sed 's/^/  /' var/demo.txt)
+
+  Click the holder page to see the demo credential and its QR code, or the verify page
+  to see what a patient sees after scanning it. Try the API with the admin token:
+    curl -H "Authorization: Bearer <admin token>" $ISSUER_URL/api/v1/programs
+
+  Press Ctrl-C to stop both services.
+TXT
+wait
