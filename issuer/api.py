@@ -50,7 +50,7 @@ def get_practitioner(practitioner_id: str) -> Response:
 @require("registrar")
 def add_record(practitioner_id: str) -> tuple[Response, int, dict[str, str]]:
     """Add one completion record."""
-    body = schemas.parse(schemas.RECORD_ADAPTER, json_body())
+    body: Any = schemas.parse(schemas.RECORD_ADAPTER, json_body())
     record = service.add_record(db(), ctx(), practitioner_id, body, g.actor)
     return _created(service.record_json(record), f"/api/v1/practitioners/{practitioner_id}")
 
@@ -61,7 +61,9 @@ def eligibility(practitioner_id: str) -> Response:
     """Every requirement of a program, met or not, with reasons."""
     program_id = request.args.get("program", "")
     if not program_id:
-        raise ValidationFailed("add ?program=<program-id>", errors=[{"field": "program", "detail": "required"}])
+        raise ValidationFailed(
+            "add ?program=<program-id>", errors=[{"field": "program", "detail": "required"}]
+        )
     outcomes = service.eligibility(db(), ctx(), practitioner_id, program_id)
     return jsonify(service.eligibility_json(program_id, outcomes))
 
@@ -86,7 +88,7 @@ def credential(credential_id: str) -> Response:
 def _status_change(credential_id: str, action: str) -> Response:
     raw = json_body() if request.content_length else {}
     model = schemas.OptionalReasonIn if action == "reinstate" else schemas.ReasonIn
-    body = schemas.parse(model, raw)
+    body: Any = schemas.parse(model, raw)
     row = service.change_status(db(), ctx(), credential_id, action, body.reason, g.actor)
     return jsonify(service.credential_json(ctx(), row))
 

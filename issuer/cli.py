@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 import click
 
@@ -162,13 +161,9 @@ def _change(credential_id: str, action: str, reason: str | None) -> None:
     click.echo(f"credential {row.id} is now {row.status}")
 
 
-def _reason_option(required: bool) -> Any:
-    return click.option("--reason", required=required, help="Why (kept with the credential).")
-
-
 @credentials.command("revoke")
 @click.argument("credential_id")
-@_reason_option(True)
+@click.option("--reason", required=True, help="Why (kept with the credential).")
 def credentials_revoke(credential_id: str, reason: str) -> None:
     """Revoke a credential for good."""
     _change(credential_id, "revoke", reason)
@@ -176,7 +171,7 @@ def credentials_revoke(credential_id: str, reason: str) -> None:
 
 @credentials.command("suspend")
 @click.argument("credential_id")
-@_reason_option(True)
+@click.option("--reason", required=True, help="Why (kept with the credential).")
 def credentials_suspend(credential_id: str, reason: str) -> None:
     """Suspend a credential until reinstated."""
     _change(credential_id, "suspend", reason)
@@ -184,7 +179,7 @@ def credentials_suspend(credential_id: str, reason: str) -> None:
 
 @credentials.command("reinstate")
 @click.argument("credential_id")
-@_reason_option(False)
+@click.option("--reason", default=None, help="Why (kept with the credential).")
 def credentials_reinstate(credential_id: str, reason: str | None) -> None:
     """Lift a suspension."""
     _change(credential_id, "reinstate", reason)

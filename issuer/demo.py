@@ -40,11 +40,13 @@ def load(session: Session, ctx: IssuerContext) -> Credential:
         )
         practitioner = service.create_practitioner(session, ctx, body, "demo")
         for record in demo_records(today):
-            service.add_record(session, ctx, practitioner.id,
-                               schemas.parse(schemas.RECORD_ADAPTER, record), "demo")
+            service.add_record(
+                session, ctx, practitioner.id, schemas.parse(schemas.RECORD_ADAPTER, record), "demo"
+            )
     existing = session.scalars(
-        select(Credential).where(Credential.practitioner_id == practitioner.id,
-                                 Credential.status != "revoked")
+        select(Credential).where(
+            Credential.practitioner_id == practitioner.id, Credential.status != "revoked"
+        )
     ).first()
     if existing is not None and existing.valid_until > ctx.now():
         return existing
@@ -61,22 +63,50 @@ def demo_records(today: object) -> list[dict[str, object]]:
         return (today - timedelta(days=n)).isoformat()
 
     modules = {
-        "pharmacology": 3.0, "facial_anatomy": 3.0, "patient_assessment": 2.0,
-        "injection_technique": 4.0, "complications": 2.0, "ethics_and_consent": 2.0,
+        "pharmacology": 3.0,
+        "facial_anatomy": 3.0,
+        "patient_assessment": 2.0,
+        "injection_technique": 4.0,
+        "complications": 2.0,
+        "ethics_and_consent": 2.0,
     }
     records: list[dict[str, object]] = [
         {"program_id": PROGRAM, "kind": "didactic", "module": m, "hours": h, "completed_on": day(20)}
         for m, h in modules.items()
     ]
     records += [
-        {"program_id": PROGRAM, "kind": "hands_on", "hours": 4.0, "supervised_injections": 12,
-         "live_models": 2, "supervisor": "Ana Ruiz, MD", "completed_on": day(12)},
-        {"program_id": PROGRAM, "kind": "hands_on", "hours": 4.0, "supervised_injections": 12,
-         "live_models": 2, "supervisor": "Ana Ruiz, MD", "completed_on": day(11)},
+        {
+            "program_id": PROGRAM,
+            "kind": "hands_on",
+            "hours": 4.0,
+            "supervised_injections": 12,
+            "live_models": 2,
+            "supervisor": "Ana Ruiz, MD",
+            "completed_on": day(12),
+        },
+        {
+            "program_id": PROGRAM,
+            "kind": "hands_on",
+            "hours": 4.0,
+            "supervised_injections": 12,
+            "live_models": 2,
+            "supervisor": "Ana Ruiz, MD",
+            "completed_on": day(11),
+        },
         {"program_id": PROGRAM, "kind": "written_exam", "score": 88, "max_score": 100, "taken_on": day(10)},
-        {"program_id": PROGRAM, "kind": "practical_exam", "passed": True, "examiner": "Ana Ruiz, MD",
-         "taken_on": day(10)},
-        {"program_id": PROGRAM, "kind": "ce_credits", "credits": 4.0,
-         "provider": "Example CME Institute", "completed_on": day(30)},
+        {
+            "program_id": PROGRAM,
+            "kind": "practical_exam",
+            "passed": True,
+            "examiner": "Ana Ruiz, MD",
+            "taken_on": day(10),
+        },
+        {
+            "program_id": PROGRAM,
+            "kind": "ce_credits",
+            "credits": 4.0,
+            "provider": "Example CME Institute",
+            "completed_on": day(30),
+        },
     ]
     return records

@@ -80,9 +80,7 @@ class Practitioner(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(64))
 
-    records: Mapped[list[Record]] = relationship(
-        back_populates="practitioner", order_by="Record.created_at"
-    )
+    records: Mapped[list[Record]] = relationship(back_populates="practitioner", order_by="Record.created_at")
 
 
 class Record(Base):

@@ -313,12 +313,15 @@ class PracticalExamRule:
     def check(self, candidate: Candidate, today: date) -> list[Outcome]:
         since = _months_ago(today, self.valid_months)
         passed = [
-            r for r in candidate.of_kind("practical_exam")
+            r
+            for r in candidate.of_kind("practical_exam")
             if r.data.get("passed") is True and since <= r.on <= today
         ]
         if passed:
             latest = max(passed, key=lambda r: r.on)
-            detail = f"practical exam passed on {latest.on.isoformat()}, examiner {latest.data.get('examiner')}"
+            detail = (
+                f"practical exam passed on {latest.on.isoformat()}, examiner {latest.data.get('examiner')}"
+            )
             return [Outcome("exam.practical", True, detail)]
         attempts = candidate.of_kind("practical_exam")
         if any(r.data.get("passed") is True for r in attempts):
@@ -401,7 +404,7 @@ class Program:
         }
 
 
-_PROGRAM_FIELDS = {
+_PROGRAM_FIELDS: dict[str, type | tuple[type, ...]] = {
     "name": str,
     "description": str,
     "criteria": str,
@@ -414,10 +417,7 @@ _PROGRAM_FIELDS = {
 
 def _is_number(value: object) -> bool:
     return (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and value >= 0
+        isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
     )
 
 

@@ -27,8 +27,14 @@ CONTEXT_DOCUMENT = {
                 "jurisdiction": "bxc:jurisdiction",
                 "number": "bxc:licenseNumber",
                 "statusAtCheck": "bxc:licenseStatusAtCheck",
-                "expiresOn": {"@id": "bxc:licenseExpiresOn", "@type": "https://www.w3.org/2001/XMLSchema#date"},
-                "checkedOn": {"@id": "bxc:licenseCheckedOn", "@type": "https://www.w3.org/2001/XMLSchema#date"},
+                "expiresOn": {
+                    "@id": "bxc:licenseExpiresOn",
+                    "@type": "https://www.w3.org/2001/XMLSchema#date",
+                },
+                "checkedOn": {
+                    "@id": "bxc:licenseCheckedOn",
+                    "@type": "https://www.w3.org/2001/XMLSchema#date",
+                },
                 "checkedSource": {"@id": "bxc:licenseCheckedSource", "@type": "@id"},
             },
         },
@@ -101,7 +107,6 @@ def status_list(purpose: str, list_id: str) -> Response:
         response = Response(found.token, mimetype=vcc.MEDIA_TYPE)
     response.headers["ETag"] = found.etag
     return _public(response, ttl)
-
 
 
 @bp.get("/credentials/<credential_id>")

@@ -9,7 +9,7 @@ import qrcode.image.svg
 from qrcode.constants import ERROR_CORRECT_M
 
 
-def _code(text: str) -> qrcode.QRCode:  # type: ignore[type-arg]
+def _code(text: str) -> qrcode.QRCode:
     code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=10, border=4)
     code.add_data(text)
     code.make(fit=True)

@@ -54,7 +54,10 @@ def open_runtime(config: Config, clock: Callable[[], datetime] | None = None) ->
         )
     engine = make_engine(config.resolved_database_url)
     ctx = IssuerContext(
-        config=config, programs=programs, keystore=keystore, signer=signer,
+        config=config,
+        programs=programs,
+        keystore=keystore,
+        signer=signer,
         clock=clock or system_clock,
     )
     return Runtime(ctx=ctx, engine=engine, sessions=make_sessionmaker(engine), jwks=jwks)

@@ -73,10 +73,7 @@ class IssuerContext:
 
     def verify_url(self, credential_id: str) -> str:
         """The link in the QR code: the verifier's page for this credential."""
-        return (
-            f"{self.config.verifier_url}/v/{credential_id}"
-            f"?issuer={quote(self.config.issuer_url, safe='')}"
-        )
+        return f"{self.config.verifier_url}/v/{credential_id}?issuer={quote(self.config.issuer_url, safe='')}"
 
     def holder_url(self, credential_id: str) -> str:
         """The holder's page."""
@@ -90,7 +87,9 @@ class IssuerContext:
 # --- practitioners and records ------------------------------------------------------
 
 
-def create_practitioner(session: Session, ctx: IssuerContext, body: PractitionerIn, actor: str) -> Practitioner:
+def create_practitioner(
+    session: Session, ctx: IssuerContext, body: PractitionerIn, actor: str
+) -> Practitioner:
     """Register a practitioner with their license as checked."""
     lic = body.license
     practitioner = Practitioner(
@@ -130,8 +129,12 @@ def add_record(session: Session, ctx: IssuerContext, practitioner_id: str, body:
     if on > ctx.now().date():
         raise ValidationFailed(
             "a completion date cannot be in the future",
-            errors=[{"field": "completed_on" if hasattr(body, "completed_on") else "taken_on",
-                     "detail": "date is in the future"}],
+            errors=[
+                {
+                    "field": "completed_on" if hasattr(body, "completed_on") else "taken_on",
+                    "detail": "date is in the future",
+                }
+            ],
         )
     record = Record(
         id=str(uuid.uuid4()),
@@ -235,12 +238,11 @@ def add_months(moment: datetime, months: int) -> datetime:
 def _results(candidate: Candidate) -> vcc.TrainingResults:
     didactic = candidate.of_kind("didactic")
     hands_on = candidate.of_kind("hands_on")
-    written = [
-        r for r in candidate.of_kind("written_exam")
-    ]
+    written = [r for r in candidate.of_kind("written_exam")]
     best_written = max(written, key=lambda r: (float(r.data["score"]) / float(r.data["max_score"]), r.on))
-    practical = max((r for r in candidate.of_kind("practical_exam") if r.data.get("passed") is True),
-                    key=lambda r: r.on)
+    practical = max(
+        (r for r in candidate.of_kind("practical_exam") if r.data.get("passed") is True), key=lambda r: r.on
+    )
     return vcc.TrainingResults(
         didactic_hours=sum(float(r.data["hours"]) for r in didactic),
         didactic_modules=tuple(sorted({str(r.data["module"]) for r in didactic})),
@@ -295,15 +297,20 @@ def _allocate(session: Session, ctx: IssuerContext, purpose: str, credential_id:
             continue
         try:
             with session.begin_nested():
-                session.add(StatusEntry(list_id=status_list.id, index=index, purpose=purpose,
-                                        credential_id=credential_id))
+                session.add(
+                    StatusEntry(
+                        list_id=status_list.id, index=index, purpose=purpose, credential_id=credential_id
+                    )
+                )
         except IntegrityError:  # taken by a concurrent issuer between our check and insert
             continue
         return status_entry(ctx.list_url(purpose, status_list.id), purpose, index)
     raise Conflict("could not allocate a status list index; try again")
 
 
-def issue(session: Session, ctx: IssuerContext, practitioner_id: str, program_id: str, actor: str) -> Credential:
+def issue(
+    session: Session, ctx: IssuerContext, practitioner_id: str, program_id: str, actor: str
+) -> Credential:
     """Sign a credential if, and only if, every requirement is met.
 
     Raises :class:`NotEligible` listing the unmet requirements, :class:`Conflict` if the
@@ -483,9 +490,11 @@ def change_status(
 ) -> Credential:
     """Revoke (final), suspend or reinstate a credential and re-sign the affected lists."""
     allowed, new_status, purposes = ACTIONS[action]
-    row = session.scalars(
-        select(Credential).where(Credential.id == credential_id).with_for_update()
-    ).first() if len(credential_id) <= 36 else None
+    row = (
+        session.scalars(select(Credential).where(Credential.id == credential_id).with_for_update()).first()
+        if len(credential_id) <= 36
+        else None
+    )
     if row is None:
         raise NotFound(f"no credential {credential_id!r}")
     if row.status not in allowed:
@@ -508,9 +517,7 @@ def status_list(session: Session, ctx: IssuerContext, purpose: str, list_id: str
     if found is None or found.purpose != purpose:
         raise NotFound("no such status list")
     if ctx.now() - found.signed_at.astimezone(UTC) > STATUS_LIST_RESIGN_AFTER:
-        locked = session.scalars(
-            select(StatusList).where(StatusList.id == list_id).with_for_update()
-        ).one()
+        locked = session.scalars(select(StatusList).where(StatusList.id == list_id).with_for_update()).one()
         _sign_list(session, ctx, locked)
         session.commit()
         found = locked
@@ -530,8 +537,13 @@ def create_token(session: Session, ctx: IssuerContext, role: str, label: str) ->
         raise ValidationFailed(f"unknown role {role!r} (use one of {', '.join(ROLES)})")
     secret = "bxc_" + secrets.token_urlsafe(32)
     session.add(
-        ApiToken(id=str(uuid.uuid4()), role=role, token_hash=_hash_token(secret), label=label[:100],
-                 created_at=ctx.now())
+        ApiToken(
+            id=str(uuid.uuid4()),
+            role=role,
+            token_hash=_hash_token(secret),
+            label=label[:100],
+            created_at=ctx.now(),
+        )
     )
     session.commit()
     return secret

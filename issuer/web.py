@@ -123,8 +123,12 @@ def install(app: Flask) -> None:
     def _unexpected(exc: Exception) -> Response:
         app.logger.exception("unexpected error")
         return _problem(
-            {"type": "about:blank", "title": "Internal Server Error", "status": 500,
-             "detail": "something went wrong on our side; nothing was changed"}
+            {
+                "type": "about:blank",
+                "title": "Internal Server Error",
+                "status": 500,
+                "detail": "something went wrong on our side; nothing was changed",
+            }
         )
 
     @app.teardown_appcontext

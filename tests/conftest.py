@@ -49,15 +49,19 @@ def clock() -> FakeClock:
 
 def _backends() -> list[Any]:
     backends: list[Any] = ["sqlite"]
-    marks = [] if os.environ.get("TEST_DATABASE_URL") else [
-        pytest.mark.skip(reason="TEST_DATABASE_URL is not set (CI sets it to the local PostgreSQL)")
-    ]
+    marks = (
+        []
+        if os.environ.get("TEST_DATABASE_URL")
+        else [pytest.mark.skip(reason="TEST_DATABASE_URL is not set (CI sets it to the local PostgreSQL)")]
+    )
     backends.append(pytest.param("postgresql", marks=marks))
     return backends
 
 
 @pytest.fixture(scope="session", params=_backends())
-def migrated_database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def migrated_database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """A database migrated to head, once per backend per session."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'issuer.db'}"
@@ -151,42 +155,69 @@ def practitioner_body(**overrides: Any) -> dict[str, Any]:
 def complete_records() -> list[dict[str, Any]]:
     """Records that meet every base requirement of the shipped program (as of 2026-11-22)."""
     modules = {
-        "pharmacology": 3.0, "facial_anatomy": 3.0, "patient_assessment": 2.0,
-        "injection_technique": 4.0, "complications": 2.0, "ethics_and_consent": 2.0,
+        "pharmacology": 3.0,
+        "facial_anatomy": 3.0,
+        "patient_assessment": 2.0,
+        "injection_technique": 4.0,
+        "complications": 2.0,
+        "ethics_and_consent": 2.0,
     }
     records: list[dict[str, Any]] = [
         {"program_id": PROGRAM, "kind": "didactic", "module": m, "hours": h, "completed_on": "2026-10-02"}
         for m, h in modules.items()
     ]
     records += [
-        {"program_id": PROGRAM, "kind": "hands_on", "hours": 8.0, "supervised_injections": 24,
-         "live_models": 4, "supervisor": "Ana Ruiz, MD", "completed_on": "2026-10-03"},
-        {"program_id": PROGRAM, "kind": "written_exam", "score": 88, "max_score": 100, "taken_on": "2026-10-04"},
-        {"program_id": PROGRAM, "kind": "practical_exam", "passed": True, "examiner": "Ana Ruiz, MD",
-         "taken_on": "2026-10-04"},
+        {
+            "program_id": PROGRAM,
+            "kind": "hands_on",
+            "hours": 8.0,
+            "supervised_injections": 24,
+            "live_models": 4,
+            "supervisor": "Ana Ruiz, MD",
+            "completed_on": "2026-10-03",
+        },
+        {
+            "program_id": PROGRAM,
+            "kind": "written_exam",
+            "score": 88,
+            "max_score": 100,
+            "taken_on": "2026-10-04",
+        },
+        {
+            "program_id": PROGRAM,
+            "kind": "practical_exam",
+            "passed": True,
+            "examiner": "Ana Ruiz, MD",
+            "taken_on": "2026-10-04",
+        },
     ]
     return records
 
 
-def enrol(client: FlaskClient, tokens: dict[str, str], records: list[dict[str, Any]] | None = None,
-          **overrides: Any) -> str:
+def enrol(
+    client: FlaskClient, tokens: dict[str, str], records: list[dict[str, Any]] | None = None, **overrides: Any
+) -> str:
     """Register a practitioner with ``records`` (complete ones by default); return the id."""
-    response = client.post("/api/v1/practitioners", json=practitioner_body(**overrides),
-                           headers=auth(tokens["registrar"]))
+    response = client.post(
+        "/api/v1/practitioners", json=practitioner_body(**overrides), headers=auth(tokens["registrar"])
+    )
     assert response.status_code == 201, response.json
     practitioner_id: str = response.json["id"]
     for record in complete_records() if records is None else records:
-        added = client.post(f"/api/v1/practitioners/{practitioner_id}/records", json=record,
-                            headers=auth(tokens["registrar"]))
+        added = client.post(
+            f"/api/v1/practitioners/{practitioner_id}/records", json=record, headers=auth(tokens["registrar"])
+        )
         assert added.status_code == 201, added.json
     return practitioner_id
 
 
 def issue(client: FlaskClient, tokens: dict[str, str], practitioner_id: str) -> dict[str, Any]:
     """Issue the shipped program's credential; return the 201 body."""
-    response = client.post("/api/v1/credentials",
-                           json={"practitioner_id": practitioner_id, "program_id": PROGRAM},
-                           headers=auth(tokens["certifier"]))
+    response = client.post(
+        "/api/v1/credentials",
+        json={"practitioner_id": practitioner_id, "program_id": PROGRAM},
+        headers=auth(tokens["certifier"]),
+    )
     assert response.status_code == 201, response.json
     body: dict[str, Any] = response.json
     return body

@@ -42,8 +42,14 @@ def test_programs_list_the_shipped_program_with_requirements(
     assert response.status_code == 200
     (program,) = [p for p in response.json["programs"] if p["id"] == PROGRAM]
     kinds = {r["kind"] for r in program["requirements"]}
-    assert {"profession", "license_active", "didactic_modules", "hands_on", "written_exam",
-            "practical_exam"} <= kinds
+    assert {
+        "profession",
+        "license_active",
+        "didactic_modules",
+        "hands_on",
+        "written_exam",
+        "practical_exam",
+    } <= kinds
 
 
 @pytest.mark.parametrize(
@@ -55,11 +61,22 @@ def test_programs_list_the_shipped_program_with_requirements(
         ("registrar", "post", "/api/v1/credentials/x/suspend", {"reason": "r"}),
         ("certifier", "post", "/api/v1/credentials/x/reinstate", {}),
     ],
-    ids=["certifier-registers", "registrar-issues", "certifier-revokes", "registrar-suspends",
-         "certifier-reinstates"],
+    ids=[
+        "certifier-registers",
+        "registrar-issues",
+        "certifier-revokes",
+        "registrar-suspends",
+        "certifier-reinstates",
+    ],
 )
-def test_wrong_role_is_forbidden(issuer_client: FlaskClient, tokens: dict[str, str], role: str,
-                                 method: str, path: str, body: dict[str, Any]) -> None:
+def test_wrong_role_is_forbidden(
+    issuer_client: FlaskClient,
+    tokens: dict[str, str],
+    role: str,
+    method: str,
+    path: str,
+    body: dict[str, Any],
+) -> None:
     response = getattr(issuer_client, method)(path, json=body, headers=auth(tokens[role]))
     assert "may not" in problem(response, 403)["detail"]
 
@@ -68,12 +85,14 @@ def test_wrong_role_is_forbidden(issuer_client: FlaskClient, tokens: dict[str, s
 
 
 def test_register_practitioner(issuer_client: FlaskClient, tokens: dict[str, str]) -> None:
-    response = issuer_client.post("/api/v1/practitioners", json=practitioner_body(),
-                                  headers=auth(tokens["registrar"]))
+    response = issuer_client.post(
+        "/api/v1/practitioners", json=practitioner_body(), headers=auth(tokens["registrar"])
+    )
     assert response.status_code == 201
     assert response.headers["Location"].endswith(response.json["id"])
-    fetched = issuer_client.get(f"/api/v1/practitioners/{response.json['id']}",
-                                headers=auth(tokens["certifier"]))
+    fetched = issuer_client.get(
+        f"/api/v1/practitioners/{response.json['id']}", headers=auth(tokens["certifier"])
+    )
     assert fetched.json["license"]["jurisdiction"] == "US-TX"
     assert fetched.json["records"] == []
 
@@ -93,8 +112,19 @@ def test_register_practitioner(issuer_client: FlaskClient, tokens: dict[str, str
         (practitioner_body(nickname="JD"), "nickname"),
         (practitioner_body() | {"license": 7}, "license"),
     ],
-    ids=["missing-field", "bad-profession", "bad-email", "empty-name", "long-name",
-         "bad-jurisdiction", "bad-status", "bad-date", "bad-source-url", "unknown-field", "wrong-type"],
+    ids=[
+        "missing-field",
+        "bad-profession",
+        "bad-email",
+        "empty-name",
+        "long-name",
+        "bad-jurisdiction",
+        "bad-status",
+        "bad-date",
+        "bad-source-url",
+        "unknown-field",
+        "wrong-type",
+    ],
 )
 def test_bad_practitioner_is_refused_naming_the_field(
     issuer_client: FlaskClient, tokens: dict[str, str], body: dict[str, Any], field: str
@@ -108,16 +138,22 @@ def test_bad_practitioner_is_refused_naming_the_field(
     [("not json", "application/json"), ("[1, 2]", "application/json"), ("{}", "text/plain")],
     ids=["not-json", "not-object", "wrong-content-type"],
 )
-def test_unreadable_body_is_a_400(issuer_client: FlaskClient, tokens: dict[str, str], data: str,
-                                  content_type: str) -> None:
-    response = issuer_client.post("/api/v1/practitioners", data=data, content_type=content_type,
-                                  headers=auth(tokens["registrar"]))
+def test_unreadable_body_is_a_400(
+    issuer_client: FlaskClient, tokens: dict[str, str], data: str, content_type: str
+) -> None:
+    response = issuer_client.post(
+        "/api/v1/practitioners", data=data, content_type=content_type, headers=auth(tokens["registrar"])
+    )
     problem(response, 400)
 
 
 def test_oversized_body_is_a_413(issuer_client: FlaskClient, tokens: dict[str, str]) -> None:
-    response = issuer_client.post("/api/v1/practitioners", data="{" + " " * (2 << 20) + "}",
-                                  content_type="application/json", headers=auth(tokens["registrar"]))
+    response = issuer_client.post(
+        "/api/v1/practitioners",
+        data="{" + " " * (2 << 20) + "}",
+        content_type="application/json",
+        headers=auth(tokens["registrar"]),
+    )
     problem(response, 413)
 
 
@@ -129,78 +165,166 @@ def test_unknown_practitioner_is_a_404(issuer_client: FlaskClient, tokens: dict[
 
 
 def test_every_record_kind_is_accepted(issuer_client: FlaskClient, tokens: dict[str, str]) -> None:
-    ce = {"program_id": PROGRAM, "kind": "ce_credits", "credits": 4.0,
-          "provider": "Example CME Institute", "completed_on": "2026-09-20"}
+    ce = {
+        "program_id": PROGRAM,
+        "kind": "ce_credits",
+        "credits": 4.0,
+        "provider": "Example CME Institute",
+        "completed_on": "2026-09-20",
+    }
     practitioner_id = enrol(issuer_client, tokens, complete_records() + [ce])
-    records = issuer_client.get(f"/api/v1/practitioners/{practitioner_id}",
-                                headers=auth(tokens["registrar"])).json["records"]
-    assert {r["kind"] for r in records} == {"didactic", "hands_on", "written_exam", "practical_exam",
-                                            "ce_credits"}
+    records = issuer_client.get(
+        f"/api/v1/practitioners/{practitioner_id}", headers=auth(tokens["registrar"])
+    ).json["records"]
+    assert {r["kind"] for r in records} == {
+        "didactic",
+        "hands_on",
+        "written_exam",
+        "practical_exam",
+        "ce_credits",
+    }
     assert all(r["created_by"].startswith("token:") for r in records)
 
 
 @pytest.mark.parametrize(
     ("record", "field"),
     [
-        ({"program_id": "no-such-program", "kind": "didactic", "module": "pharmacology", "hours": 2,
-          "completed_on": "2026-10-02"}, "program_id"),
+        (
+            {
+                "program_id": "no-such-program",
+                "kind": "didactic",
+                "module": "pharmacology",
+                "hours": 2,
+                "completed_on": "2026-10-02",
+            },
+            "program_id",
+        ),
         ({"program_id": PROGRAM, "kind": "yoga", "completed_on": "2026-10-02"}, ""),
-        ({"program_id": PROGRAM, "kind": "didactic", "module": "astrology", "hours": 2,
-          "completed_on": "2026-10-02"}, "module"),
-        ({"program_id": PROGRAM, "kind": "didactic", "module": "pharmacology", "hours": -1,
-          "completed_on": "2026-10-02"}, "hours"),
-        ({"program_id": PROGRAM, "kind": "hands_on", "hours": 4, "supervised_injections": "many",
-          "live_models": 4, "supervisor": "Ana Ruiz, MD", "completed_on": "2026-10-03"},
-         "supervised_injections"),
-        ({"program_id": PROGRAM, "kind": "written_exam", "score": 120, "max_score": 100,
-          "taken_on": "2026-10-04"}, ""),
-        ({"program_id": PROGRAM, "kind": "practical_exam", "passed": True, "taken_on": "2026-10-04"},
-         "examiner"),
-        ({"program_id": PROGRAM, "kind": "didactic", "module": "pharmacology", "hours": 2,
-          "completed_on": "2027-01-01"}, "completed_on"),
+        (
+            {
+                "program_id": PROGRAM,
+                "kind": "didactic",
+                "module": "astrology",
+                "hours": 2,
+                "completed_on": "2026-10-02",
+            },
+            "module",
+        ),
+        (
+            {
+                "program_id": PROGRAM,
+                "kind": "didactic",
+                "module": "pharmacology",
+                "hours": -1,
+                "completed_on": "2026-10-02",
+            },
+            "hours",
+        ),
+        (
+            {
+                "program_id": PROGRAM,
+                "kind": "hands_on",
+                "hours": 4,
+                "supervised_injections": "many",
+                "live_models": 4,
+                "supervisor": "Ana Ruiz, MD",
+                "completed_on": "2026-10-03",
+            },
+            "supervised_injections",
+        ),
+        (
+            {
+                "program_id": PROGRAM,
+                "kind": "written_exam",
+                "score": 120,
+                "max_score": 100,
+                "taken_on": "2026-10-04",
+            },
+            "",
+        ),
+        (
+            {"program_id": PROGRAM, "kind": "practical_exam", "passed": True, "taken_on": "2026-10-04"},
+            "examiner",
+        ),
+        (
+            {
+                "program_id": PROGRAM,
+                "kind": "didactic",
+                "module": "pharmacology",
+                "hours": 2,
+                "completed_on": "2027-01-01",
+            },
+            "completed_on",
+        ),
     ],
-    ids=["unknown-program", "unknown-kind", "unknown-module", "negative-hours", "wrong-type",
-         "score-above-max", "missing-examiner", "future-date"],
+    ids=[
+        "unknown-program",
+        "unknown-kind",
+        "unknown-module",
+        "negative-hours",
+        "wrong-type",
+        "score-above-max",
+        "missing-examiner",
+        "future-date",
+    ],
 )
-def test_bad_record_is_refused(issuer_client: FlaskClient, tokens: dict[str, str],
-                               record: dict[str, Any], field: str) -> None:
+def test_bad_record_is_refused(
+    issuer_client: FlaskClient, tokens: dict[str, str], record: dict[str, Any], field: str
+) -> None:
     practitioner_id = enrol(issuer_client, tokens, records=[])
-    response = issuer_client.post(f"/api/v1/practitioners/{practitioner_id}/records", json=record,
-                                  headers=auth(tokens["registrar"]))
+    response = issuer_client.post(
+        f"/api/v1/practitioners/{practitioner_id}/records", json=record, headers=auth(tokens["registrar"])
+    )
     body = problem(response, 422)
     if field:
         assert field in {e["field"] for e in body["errors"]}
 
 
-def test_record_for_unknown_practitioner_is_a_404(issuer_client: FlaskClient,
-                                                  tokens: dict[str, str]) -> None:
-    response = issuer_client.post("/api/v1/practitioners/nope/records", json=complete_records()[0],
-                                  headers=auth(tokens["registrar"]))
+def test_record_for_unknown_practitioner_is_a_404(issuer_client: FlaskClient, tokens: dict[str, str]) -> None:
+    response = issuer_client.post(
+        "/api/v1/practitioners/nope/records", json=complete_records()[0], headers=auth(tokens["registrar"])
+    )
     problem(response, 404)
 
 
 # --- eligibility -------------------------------------------------------------------------------
 
 
-def test_eligibility_lists_every_requirement_with_numbers(issuer_client: FlaskClient,
-                                                          tokens: dict[str, str]) -> None:
+def test_eligibility_lists_every_requirement_with_numbers(
+    issuer_client: FlaskClient, tokens: dict[str, str]
+) -> None:
     partial = [r for r in complete_records() if r["kind"] != "hands_on"] + [
-        {"program_id": PROGRAM, "kind": "hands_on", "hours": 3.0, "supervised_injections": 14,
-         "live_models": 2, "supervisor": "Ana Ruiz, MD", "completed_on": "2026-10-03"}
+        {
+            "program_id": PROGRAM,
+            "kind": "hands_on",
+            "hours": 3.0,
+            "supervised_injections": 14,
+            "live_models": 2,
+            "supervisor": "Ana Ruiz, MD",
+            "completed_on": "2026-10-03",
+        }
     ]
     practitioner_id = enrol(issuer_client, tokens, partial)
-    response = issuer_client.get(f"/api/v1/practitioners/{practitioner_id}/eligibility?program={PROGRAM}",
-                                 headers=auth(tokens["certifier"]))
+    response = issuer_client.get(
+        f"/api/v1/practitioners/{practitioner_id}/eligibility?program={PROGRAM}",
+        headers=auth(tokens["certifier"]),
+    )
     assert response.status_code == 200
     body = response.json
     assert body["eligible"] is False
     details = {r["id"]: r for r in body["requirements"]}
     assert details["hands_on.supervised_injections"] == {
-        "id": "hands_on.supervised_injections", "ok": False, "detail": "supervised injections: 14 of 20"}
+        "id": "hands_on.supervised_injections",
+        "ok": False,
+        "detail": "supervised injections: 14 of 20",
+    }
     assert details["hands_on.hours"]["detail"] == "hands-on training: 3 of 8 hours"
     assert details["didactic.pharmacology"]["ok"] is True
-    assert {u["id"] for u in body["unmet"]} == {"hands_on.hours", "hands_on.supervised_injections",
-                                                "hands_on.live_models"}
+    assert {u["id"] for u in body["unmet"]} == {
+        "hands_on.hours",
+        "hands_on.supervised_injections",
+        "hands_on.live_models",
+    }
 
 
 def test_eligibility_needs_a_known_program(issuer_client: FlaskClient, tokens: dict[str, str]) -> None:
@@ -235,44 +359,60 @@ def test_issue_returns_a_vc_jwt_as_designed(issuer_client: FlaskClient, tokens: 
     assert issuer_client.get(f"/credentials/{body['id']}/jwt").data.decode() == text
 
 
-def test_not_eligible_is_a_422_listing_every_unmet_requirement(issuer_client: FlaskClient,
-                                                               tokens: dict[str, str]) -> None:
-    practitioner_id = enrol(issuer_client, tokens, records=[],
-                            license={"status": "suspended"})
-    response = issuer_client.post("/api/v1/credentials",
-                                  json={"practitioner_id": practitioner_id, "program_id": PROGRAM},
-                                  headers=auth(tokens["certifier"]))
+def test_not_eligible_is_a_422_listing_every_unmet_requirement(
+    issuer_client: FlaskClient, tokens: dict[str, str]
+) -> None:
+    practitioner_id = enrol(issuer_client, tokens, records=[], license={"status": "suspended"})
+    response = issuer_client.post(
+        "/api/v1/credentials",
+        json={"practitioner_id": practitioner_id, "program_id": PROGRAM},
+        headers=auth(tokens["certifier"]),
+    )
     body = problem(response, 422)
     unmet = {u["id"] for u in body["unmet"]}
-    assert {"license.status", "didactic.pharmacology", "hands_on.supervised_injections",
-            "exam.written", "exam.practical"} <= unmet
+    assert {
+        "license.status",
+        "didactic.pharmacology",
+        "hands_on.supervised_injections",
+        "exam.written",
+        "exam.practical",
+    } <= unmet
     assert "license.profession" not in unmet
 
 
-def test_second_credential_for_the_same_program_conflicts(issuer_client: FlaskClient,
-                                                          tokens: dict[str, str]) -> None:
+def test_second_credential_for_the_same_program_conflicts(
+    issuer_client: FlaskClient, tokens: dict[str, str]
+) -> None:
     practitioner_id = enrol(issuer_client, tokens)
     first = issue(issuer_client, tokens, practitioner_id)
-    response = issuer_client.post("/api/v1/credentials",
-                                  json={"practitioner_id": practitioner_id, "program_id": PROGRAM},
-                                  headers=auth(tokens["certifier"]))
+    response = issuer_client.post(
+        "/api/v1/credentials",
+        json={"practitioner_id": practitioner_id, "program_id": PROGRAM},
+        headers=auth(tokens["certifier"]),
+    )
     assert problem(response, 409)["credential_id"] == first["id"]
 
 
 def test_issue_for_unknown_practitioner_is_a_404(issuer_client: FlaskClient, tokens: dict[str, str]) -> None:
-    response = issuer_client.post("/api/v1/credentials",
-                                  json={"practitioner_id": "nope", "program_id": PROGRAM},
-                                  headers=auth(tokens["certifier"]))
+    response = issuer_client.post(
+        "/api/v1/credentials",
+        json={"practitioner_id": "nope", "program_id": PROGRAM},
+        headers=auth(tokens["certifier"]),
+    )
     problem(response, 404)
 
 
 # --- status changes ----------------------------------------------------------------------------
 
 
-def _post(client: FlaskClient, tokens: dict[str, str], cid: str, action: str,
-          body: dict[str, Any] | None = None) -> Any:
-    return client.post(f"/api/v1/credentials/{cid}/{action}", json=body if body is not None else {},
-                       headers=auth(tokens["admin"]))
+def _post(
+    client: FlaskClient, tokens: dict[str, str], cid: str, action: str, body: dict[str, Any] | None = None
+) -> Any:
+    return client.post(
+        f"/api/v1/credentials/{cid}/{action}",
+        json=body if body is not None else {},
+        headers=auth(tokens["admin"]),
+    )
 
 
 def test_suspend_reinstate_revoke_lifecycle(issuer_client: FlaskClient, tokens: dict[str, str]) -> None:
@@ -283,7 +423,9 @@ def test_suspend_reinstate_revoke_lifecycle(issuer_client: FlaskClient, tokens: 
     assert suspended.json["status"] == "suspended"
     assert suspended.json["status_reason"] == "license under review"
     assert _post(issuer_client, tokens, cid, "reinstate").json["status"] == "active"
-    assert _post(issuer_client, tokens, cid, "revoke", {"reason": "issued in error"}).json["status"] == "revoked"
+    assert (
+        _post(issuer_client, tokens, cid, "revoke", {"reason": "issued in error"}).json["status"] == "revoked"
+    )
     problem(_post(issuer_client, tokens, cid, "revoke", {"reason": "again"}), 409)
     problem(_post(issuer_client, tokens, cid, "suspend", {"reason": "x"}), 409)
     problem(_post(issuer_client, tokens, cid, "reinstate"), 409)
@@ -291,5 +433,7 @@ def test_suspend_reinstate_revoke_lifecycle(issuer_client: FlaskClient, tokens: 
 
 def test_revoke_needs_a_reason(issuer_client: FlaskClient, tokens: dict[str, str]) -> None:
     cid = issue(issuer_client, tokens, enrol(issuer_client, tokens))["id"]
-    assert "reason" in {e["field"] for e in problem(_post(issuer_client, tokens, cid, "revoke"), 422)["errors"]}
+    assert "reason" in {
+        e["field"] for e in problem(_post(issuer_client, tokens, cid, "revoke"), 422)["errors"]
+    }
     problem(_post(issuer_client, tokens, "nope", "revoke", {"reason": "x"}), 404)

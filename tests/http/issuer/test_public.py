@@ -40,8 +40,9 @@ def test_jwks_has_public_keys_only(issuer_client: FlaskClient) -> None:
     assert not {"d", "p", "q"} & set(key)
 
 
-def test_credential_verifies_with_an_independent_jose_library(issuer_client: FlaskClient,
-                                                              tokens: dict[str, str]) -> None:
+def test_credential_verifies_with_an_independent_jose_library(
+    issuer_client: FlaskClient, tokens: dict[str, str]
+) -> None:
     token = issue(issuer_client, tokens, enrol(issuer_client, tokens))["credential"]
     keyset = jwcrypto_jwk.JWKSet.from_json(issuer_client.get("/.well-known/jwks.json").data.decode())
     header = jwt.get_unverified_header(token)
@@ -56,8 +57,9 @@ def test_credential_verifies_with_an_independent_jose_library(issuer_client: Fla
         other.verify(keyset.get_key(header["kid"]), alg="ES256")
 
 
-def test_status_list_is_a_signed_bitstring_credential(issuer_client: FlaskClient,
-                                                      tokens: dict[str, str]) -> None:
+def test_status_list_is_a_signed_bitstring_credential(
+    issuer_client: FlaskClient, tokens: dict[str, str]
+) -> None:
     token = issue(issuer_client, tokens, enrol(issuer_client, tokens))["credential"]
     response, index = _list_for(issuer_client, token, "revocation")
     assert response.status_code == 200
@@ -80,12 +82,14 @@ def test_status_list_supports_etag_revalidation(issuer_client: FlaskClient, toke
     assert again.status_code == 304 and again.data == b""
 
 
-def test_revoke_sets_the_revocation_bit_and_changes_the_etag(issuer_client: FlaskClient,
-                                                             tokens: dict[str, str]) -> None:
+def test_revoke_sets_the_revocation_bit_and_changes_the_etag(
+    issuer_client: FlaskClient, tokens: dict[str, str]
+) -> None:
     body = issue(issuer_client, tokens, enrol(issuer_client, tokens))
     before, index = _list_for(issuer_client, body["credential"], "revocation")
-    issuer_client.post(f"/api/v1/credentials/{body['id']}/revoke", json={"reason": "fraud"},
-                       headers=auth(tokens["admin"]))
+    issuer_client.post(
+        f"/api/v1/credentials/{body['id']}/revoke", json={"reason": "fraud"}, headers=auth(tokens["admin"])
+    )
     after, _ = _list_for(issuer_client, body["credential"], "revocation")
     assert _bit(after, index) is True
     assert after.headers["ETag"] != before.headers["ETag"]
@@ -93,20 +97,21 @@ def test_revoke_sets_the_revocation_bit_and_changes_the_etag(issuer_client: Flas
     assert stale.status_code == 200
 
 
-def test_suspend_and_reinstate_flip_the_suspension_bit(issuer_client: FlaskClient,
-                                                       tokens: dict[str, str]) -> None:
+def test_suspend_and_reinstate_flip_the_suspension_bit(
+    issuer_client: FlaskClient, tokens: dict[str, str]
+) -> None:
     body = issue(issuer_client, tokens, enrol(issuer_client, tokens))
     other = issue(issuer_client, tokens, enrol(issuer_client, tokens, email="o@example.org"))
-    issuer_client.post(f"/api/v1/credentials/{body['id']}/suspend", json={"reason": "review"},
-                       headers=auth(tokens["admin"]))
+    issuer_client.post(
+        f"/api/v1/credentials/{body['id']}/suspend", json={"reason": "review"}, headers=auth(tokens["admin"])
+    )
     suspended, index = _list_for(issuer_client, body["credential"], "suspension")
     _, other_index = _list_for(issuer_client, other["credential"], "suspension")
     assert _bit(suspended, index) is True
     assert _bit(suspended, other_index) is False
     revocation, rev_index = _list_for(issuer_client, body["credential"], "revocation")
     assert _bit(revocation, rev_index) is False
-    issuer_client.post(f"/api/v1/credentials/{body['id']}/reinstate", json={},
-                       headers=auth(tokens["admin"]))
+    issuer_client.post(f"/api/v1/credentials/{body['id']}/reinstate", json={}, headers=auth(tokens["admin"]))
     reinstated, _ = _list_for(issuer_client, body["credential"], "suspension")
     assert _bit(reinstated, index) is False
 
@@ -114,7 +119,9 @@ def test_suspend_and_reinstate_flip_the_suspension_bit(issuer_client: FlaskClien
 def test_status_indexes_are_not_reused(issuer_client: FlaskClient, tokens: dict[str, str]) -> None:
     seen: set[tuple[str, int]] = set()
     for n in range(6):
-        token = issue(issuer_client, tokens, enrol(issuer_client, tokens, email=f"p{n}@example.org"))["credential"]
+        token = issue(issuer_client, tokens, enrol(issuer_client, tokens, email=f"p{n}@example.org"))[
+            "credential"
+        ]
         claims = jwt.decode(token, options={"verify_signature": False})
         for entry in claims["credentialStatus"]:
             key = (entry["statusListCredential"], int(entry["statusListIndex"]))
@@ -143,16 +150,18 @@ def test_qr_svg_is_served_as_svg(issuer_client: FlaskClient, tokens: dict[str, s
     assert response.mimetype == "image/svg+xml" and b"<svg" in response.data and b"<path" in response.data
 
 
-def test_holder_page_shows_the_credential_and_its_status(issuer_client: FlaskClient,
-                                                         tokens: dict[str, str]) -> None:
+def test_holder_page_shows_the_credential_and_its_status(
+    issuer_client: FlaskClient, tokens: dict[str, str]
+) -> None:
     body = issue(issuer_client, tokens, enrol(issuer_client, tokens))
     page = issuer_client.get(f"/credentials/{body['id']}")
     assert page.status_code == 200 and page.mimetype == "text/html"
     text = page.data.decode()
     assert "Jane Doe" in text and "This certification is current." in text
     assert f"/credentials/{body['id']}/qr.svg" in text and body["verify_url"].replace("&", "&amp;") in text
-    issuer_client.post(f"/api/v1/credentials/{body['id']}/revoke", json={"reason": "fraud"},
-                       headers=auth(tokens["admin"]))
+    issuer_client.post(
+        f"/api/v1/credentials/{body['id']}/revoke", json={"reason": "fraud"}, headers=auth(tokens["admin"])
+    )
     assert "has been revoked" in issuer_client.get(f"/credentials/{body['id']}").data.decode()
 
 
