@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import stat
+import string
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +26,7 @@ from vc._json import b64url_encode
 
 ALGORITHMS = ("ES256", "EdDSA")
 PrivateKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
+_KID_ALPHABET = frozenset(string.ascii_letters + string.digits + "-_")
 _THUMBPRINT_MEMBERS = {"EC": ("crv", "kty", "x", "y"), "OKP": ("crv", "kty", "x")}
 
 
@@ -140,7 +142,7 @@ class KeyStore:
         self._cache: dict[str, LocalSigner] = {}
 
     def _meta_path(self, kid: str) -> Path:
-        if not kid or any(c not in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_" for c in kid):
+        if not kid or any(c not in _KID_ALPHABET for c in kid):
             raise KeyStoreError(f"not a key id: {kid!r}")
         return self.directory / f"{kid}.json"
 
@@ -175,8 +177,11 @@ class KeyStore:
         meta = self._meta_path(kid)
         if not meta.exists():
             raise KeyStoreError(f"no key {kid} in {self.directory}")
-        record = KeyRecord(**json.loads(meta.read_text("utf-8")))
-        pem = (self.directory / f"{kid}.pem").read_bytes()
+        try:
+            record = KeyRecord(**json.loads(meta.read_text("utf-8")))
+            pem = (self.directory / f"{kid}.pem").read_bytes()
+        except (OSError, ValueError, TypeError) as exc:
+            raise KeyStoreError(f"key {kid} in {self.directory} is unreadable: {exc}") from exc
         try:
             private = serialization.load_pem_private_key(pem, password=self._passphrase)
         except TypeError as exc:

@@ -42,7 +42,8 @@ def strict_json_object(raw: bytes) -> dict[str, Any]:
         value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
     except UnicodeDecodeError as exc:
         raise MalformedToken("not UTF-8") from exc
-    except json.JSONDecodeError as exc:
+    except (ValueError, RecursionError) as exc:
+        # JSONDecodeError, but also the int-digits limit (ValueError) and deep nesting
         raise MalformedToken("not valid JSON") from exc
     if not isinstance(value, dict):
         raise MalformedToken("JSON value is not an object")

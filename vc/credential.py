@@ -126,6 +126,8 @@ def build_claims(data: CredentialData) -> dict[str, Any]:
     """The JWT claims set: the credential itself plus ``iss``, ``iat``, ``exp``, ``jti``."""
     if data.profession not in PROFESSIONS:
         raise ValueError(f"unknown profession {data.profession!r}")
+    if data.issued_at.tzinfo is None:
+        raise ValueError("timestamps must be timezone-aware")
     full_name = f"{data.given_name} {data.family_name}"
     lic, ach, res = data.license, data.achievement, data.results
     achievement_url = f"{data.issuer_id.rstrip('/')}/programs/{ach.program_id}"
@@ -237,7 +239,11 @@ def check_claims(payload: dict[str, Any]) -> CheckedCredential:
     if payload.get("@context") != [VC_V2_CONTEXT, OB_CONTEXT, context_url(issuer_id)]:
         raise InvalidClaims("unexpected @context")
     types = payload.get("type")
-    if not isinstance(types, list) or not set(CREDENTIAL_TYPES) <= set(types):
+    if (
+        not isinstance(types, list)
+        or not all(isinstance(t, str) for t in types)
+        or not set(CREDENTIAL_TYPES) <= set(types)
+    ):
         raise InvalidClaims("type must include VerifiableCredential and OpenBadgeCredential")
     cred_id = payload.get("id")
     if not isinstance(cred_id, str) or not cred_id.startswith("urn:uuid:"):
@@ -251,7 +257,8 @@ def check_claims(payload: dict[str, Any]) -> CheckedCredential:
     exp = payload.get("exp")
     if not isinstance(exp, int) or isinstance(exp, bool) or exp != int(valid_until.timestamp()):
         raise InvalidClaims("exp does not equal validUntil")
-    if not isinstance(payload.get("iat"), int):
+    iat = payload.get("iat")
+    if not isinstance(iat, int) or isinstance(iat, bool):
         raise InvalidClaims("iat must be a NumericDate")
     if not isinstance(payload.get("credentialSubject"), dict):
         raise InvalidClaims("credentialSubject must be an object")
@@ -275,7 +282,9 @@ def _get(mapping: Any, *path: str) -> Any:
 def summary(checked: CheckedCredential) -> dict[str, Any]:
     """The plain facts a patient or employer needs, flattened from the credential."""
     subject = checked.payload["credentialSubject"]
-    results = _get(subject, "trainingResults") or {}
+    results = _get(subject, "trainingResults")
+    if not isinstance(results, dict):
+        results = {}
     return {
         "id": checked.uuid,
         "name": _get(subject, "name"),

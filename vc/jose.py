@@ -75,7 +75,8 @@ def sign(payload: Mapping[str, Any], signer: Signer, *, typ: str, cty: str | Non
     if cty is not None:
         header["cty"] = cty
     header["kid"] = signer.kid
-    signing_input = f"{b64url_encode(compact_json(header))}.{b64url_encode(compact_json(dict(payload)))}"
+    encoded_header = b64url_encode(compact_json(header))
+    signing_input = f"{encoded_header}.{b64url_encode(compact_json(dict(payload)))}"
     signature = signer.sign(signing_input.encode("ascii"))
     return f"{signing_input}.{b64url_encode(signature)}"
 
@@ -114,7 +115,9 @@ def verify(
     alg = header.get("alg")
     allowed = SUPPORTED_ALGORITHMS.intersection(algorithms)
     if not isinstance(alg, str) or alg not in allowed:
-        raise UnsupportedAlgorithm(f"algorithm {alg!r} is not accepted (accepted: {sorted(allowed)})")
+        raise UnsupportedAlgorithm(
+            f"algorithm {alg!r} is not accepted (accepted: {sorted(allowed)})"
+        )
     if header.get("typ") != typ:
         raise WrongType(f"header typ is {header.get('typ')!r}, expected {typ!r}")
     refused = sorted(FORBIDDEN_HEADERS.intersection(header))

@@ -8,6 +8,7 @@ Decompression is bounded so a hostile list cannot exhaust memory.
 from __future__ import annotations
 
 import gzip
+import io
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -67,14 +68,24 @@ class BitstringStatusList:
         return result
 
     def encode(self) -> str:
-        """``u`` + base64url(GZIP(bitstring)), deterministic (GZIP mtime 0)."""
-        return "u" + b64url_encode(gzip.compress(bytes(self._bits), compresslevel=9, mtime=0))
+        """``u`` + base64url(GZIP(bitstring)), deterministic (GZIP mtime 0, OS byte 255).
+
+        ``gzip.compress`` is not used: its header's OS byte differs between Python
+        versions (3 from zlib on 3.11, 255 elsewhere), so the same list would encode
+        differently depending on the interpreter. ``GzipFile`` always writes 255.
+        """
+        buffer = io.BytesIO()
+        with gzip.GzipFile(fileobj=buffer, mode="wb", compresslevel=9, mtime=0) as packer:
+            packer.write(self._bits)
+        return "u" + b64url_encode(buffer.getvalue())
 
     @classmethod
     def decode(cls, encoded: object, *, max_bytes: int = MAX_DECODED_BYTES) -> BitstringStatusList:
         """Parse an ``encodedList``; raises :class:`StatusListError` if it is unusable."""
         if not isinstance(encoded, str) or not encoded.startswith("u"):
-            raise StatusListError("encodedList must be a multibase base64url string starting with 'u'")
+            raise StatusListError(
+                "encodedList must be a multibase base64url string starting with 'u'"
+            )
         if len(encoded) > MAX_ENCODED_CHARS:
             raise StatusListError("encodedList is too large")
         try:
@@ -122,7 +133,7 @@ class StatusPointer:
 
 
 def read_entries(credential: dict[str, Any]) -> list[StatusPointer]:
-    """The credential's Bitstring status entries; other status types are ignored (VC-JOSE-COSE §5.4).
+    """The credential's Bitstring status entries; other types are ignored (VC-JOSE-COSE §5.4).
 
     Raises :class:`StatusListError` if an entry of our type is malformed.
     """
@@ -139,7 +150,11 @@ def read_entries(credential: dict[str, Any]) -> list[StatusPointer]:
         )
         if not isinstance(purpose, str) or not isinstance(url, str):
             raise StatusListError("status entry lacks statusPurpose or statusListCredential")
-        if not isinstance(index, str) or not index.isdigit() or len(index) > 12:
+        if (
+            not isinstance(index, str)
+            or not (index.isascii() and index.isdigit())
+            or len(index) > 12
+        ):
             raise StatusListError("statusListIndex must be a base-10 string")
         pointers.append(StatusPointer(purpose=purpose, index=int(index), list_url=url))
     return pointers
