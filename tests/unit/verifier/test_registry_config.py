@@ -1,0 +1,195 @@
+"""Trust registry loading and layered configuration: bad input stops start-up, clearly."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from verifier import create_app
+from verifier.config import settings_from
+from verifier.registry import (
+    ConfigError,
+    RegistryError,
+    default_registry,
+    load_registry,
+    parse_registry,
+)
+
+GOOD = {
+    "id": "https://issuer.example",
+    "name": "Example Institute",
+    "jwks_url": "https://issuer.example/.well-known/jwks.json",
+}
+
+
+def write(tmp_path: Path, content: str) -> Path:
+    path = tmp_path / "trusted.json"
+    path.write_text(content, encoding="utf-8")
+    return path
+
+
+def test_load_registry_from_file(tmp_path: Path) -> None:
+    registry = load_registry(write(tmp_path, json.dumps({"issuers": [GOOD]})))
+
+    issuer = registry.get("https://issuer.example")
+    assert issuer is not None and issuer.name == "Example Institute"
+    assert registry.get("https://issuer.example/") is None  # exact match only
+
+
+def test_default_registry_trusts_the_demo_issuer() -> None:
+    issuer = default_registry().get("http://127.0.0.1:5000")
+
+    assert issuer is not None
+    assert issuer.name == "Demo Aesthetic Training Institute"
+    assert issuer.jwks_url == "http://127.0.0.1:5000/.well-known/jwks.json"
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("{not json", "not valid JSON"),
+        ("[]", "expected an object"),
+        ('{"issuers": []}', "empty"),
+        (json.dumps({"issuers": [{**GOOD, "id": "https://issuer.example/"}]}), "trailing"),
+        (json.dumps({"issuers": [{**GOOD, "id": "issuer.example"}]}), "not an http(s) URL"),
+        (json.dumps({"issuers": [{**GOOD, "name": "  "}]}), "name must be a non-empty"),
+        (json.dumps({"issuers": [{**GOOD, "jwks_url": "ftp://x/jwks"}]}), "jwks_url"),
+        (json.dumps({"issuers": [{**GOOD, "extra": 1}]}), "unknown fields"),
+        (json.dumps({"issuers": [GOOD, GOOD]}), "listed twice"),
+        (json.dumps({"issuers": ["https://issuer.example"]}), "not an object"),
+    ],
+)
+def test_malformed_registry_names_file_and_problem(
+    tmp_path: Path, content: str, problem: str
+) -> None:
+    path = write(tmp_path, content)
+    if problem == "trailing":
+        problem = "must not end with a slash"
+
+    with pytest.raises(RegistryError) as info:
+        create_app({"TRUSTED_ISSUERS": str(path)})
+
+    assert str(path) in str(info.value)
+    assert problem in str(info.value)
+
+
+def test_missing_registry_file(tmp_path: Path) -> None:
+    with pytest.raises(RegistryError, match="cannot read"):
+        load_registry(tmp_path / "nope.json")
+
+
+def test_registry_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path, json.dumps({"issuers": [GOOD]}))
+    monkeypatch.setenv("VERIFIER_TRUSTED_ISSUERS", str(path))
+    monkeypatch.setenv("VERIFIER_ALGORITHMS", "EdDSA")
+    monkeypatch.setenv("VERIFIER_LEEWAY_SECONDS", "30")
+
+    settings = create_app().extensions["verifier"].settings
+
+    assert settings.registry.get("https://issuer.example") is not None
+    assert settings.algorithms == {"EdDSA"}
+    assert settings.leeway.total_seconds() == 30
+
+
+def test_test_config_wins_over_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VERIFIER_ALGORITHMS", "EdDSA")
+
+    app = create_app({"ALGORITHMS": "ES256", "TRUSTED_ISSUERS": {"issuers": [GOOD]}})
+
+    assert app.extensions["verifier"].settings.algorithms == {"ES256"}
+
+
+def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("VERIFIER_TRUSTED_ISSUERS", "VERIFIER_ALGORITHMS", "VERIFIER_LEEWAY_SECONDS"):
+        monkeypatch.delenv(name, raising=False)
+
+    app = create_app()
+    settings = app.extensions["verifier"].settings
+
+    assert settings.algorithms == {"ES256", "EdDSA"}
+    assert settings.leeway.total_seconds() == 60
+    assert settings.registry.get("http://127.0.0.1:5000") is not None
+    assert app.config["MAX_CONTENT_LENGTH"] == 64 * 1024
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("ALGORITHMS", "HS256"),
+        ("ALGORITHMS", "none"),
+        ("ALGORITHMS", "ES256,RS256"),
+        ("ALGORITHMS", ""),
+        ("LEEWAY_SECONDS", -1),
+        ("LEEWAY_SECONDS", "lots"),
+        ("LEEWAY_SECONDS", 100_000),
+    ],
+)
+def test_bad_settings_refused(key: str, value: object) -> None:
+    config = {
+        "TRUSTED_ISSUERS": {"issuers": [GOOD]},
+        "ALGORITHMS": "ES256",
+        "LEEWAY_SECONDS": 60,
+        "JWKS_REFRESH_INTERVAL_SECONDS": 30,
+        "JWKS_DEFAULT_MAX_AGE_SECONDS": 300,
+        key: value,
+    }
+    with pytest.raises(ConfigError, match=key):
+        settings_from(config)
+
+
+def test_parse_registry_names_source() -> None:
+    with pytest.raises(RegistryError, match="^my source: "):
+        parse_registry({"issuers": [{**GOOD, "name": ""}]}, "my source")
+
+
+def test_import_verifier_loads_no_issuer_keys_or_sqlalchemy() -> None:
+    code = (
+        "import sys, verifier, verifier.cli;"
+        "bad = [m for m in ('issuer', 'keys', 'sqlalchemy') if m in sys.modules];"
+        "print(','.join(bad))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[3],
+    )
+    assert result.stdout.strip() == ""
+
+
+def test_cli_serve_reports_bad_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from verifier.cli import main
+
+    path = write(tmp_path, "{oops")
+    monkeypatch.setenv("VERIFIER_TRUSTED_ISSUERS", str(path))
+
+    result = CliRunner().invoke(main, ["serve", "--port", "0"])
+
+    assert result.exit_code != 0
+    assert str(path) in result.output
+    assert "not valid JSON" in result.output
+
+
+def test_cli_serve_uses_waitress(monkeypatch: pytest.MonkeyPatch) -> None:
+    import waitress
+    from click.testing import CliRunner
+
+    from verifier.cli import main
+
+    for name in ("VERIFIER_TRUSTED_ISSUERS", "VERIFIER_ALGORITHMS", "VERIFIER_LEEWAY_SECONDS"):
+        monkeypatch.delenv(name, raising=False)
+    served: dict[str, object] = {}
+    monkeypatch.setattr(waitress, "serve", lambda app, **kw: served.update(app=app, **kw))
+
+    result = CliRunner().invoke(main, ["serve", "--host", "127.0.0.1", "--port", "5999"])
+
+    assert result.exit_code == 0, result.output
+    assert served["host"] == "127.0.0.1" and served["port"] == 5999
+    assert "http://127.0.0.1:5999/" in result.output

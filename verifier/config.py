@@ -1,0 +1,112 @@
+"""Layered configuration: defaults, then ``VERIFIER_*`` environment variables, then test config.
+
+Flask config keys (the environment variable without its ``VERIFIER_`` prefix):
+
+``TRUSTED_ISSUERS``
+    Path of the trust registry JSON file (``VERIFIER_TRUSTED_ISSUERS``). Unset: trust only
+    the local demo issuer ``http://127.0.0.1:5000``. Tests may also pass the registry data
+    itself (a mapping ``{"issuers": [...]}``).
+``ALGORITHMS``
+    Comma-separated JOSE algorithm allow-list (``VERIFIER_ALGORITHMS``), default
+    ``ES256,EdDSA``; only these two can ever be enabled.
+``LEEWAY_SECONDS``
+    Clock-skew leeway for validity periods (``VERIFIER_LEEWAY_SECONDS``), default ``60``.
+``JWKS_REFRESH_INTERVAL_SECONDS``
+    Least time between two JWKS refreshes caused by an unknown ``kid`` (default ``30``).
+``JWKS_DEFAULT_MAX_AGE_SECONDS``
+    JWKS freshness when the issuer sends no ``Cache-Control: max-age`` (default ``300``).
+``MAX_CONTENT_LENGTH``
+    Largest request body (default 64 KiB; larger requests get ``413``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from vc.jose import SUPPORTED_ALGORITHMS
+from verifier.registry import (
+    ConfigError,
+    TrustRegistry,
+    default_registry,
+    load_registry,
+    parse_registry,
+)
+
+DEFAULTS: dict[str, Any] = {
+    "TRUSTED_ISSUERS": None,
+    "ALGORITHMS": "ES256,EdDSA",
+    "LEEWAY_SECONDS": 60,
+    "JWKS_REFRESH_INTERVAL_SECONDS": 30,
+    "JWKS_DEFAULT_MAX_AGE_SECONDS": 300,
+    "MAX_CONTENT_LENGTH": 64 * 1024,
+    "MAX_FORM_MEMORY_SIZE": 64 * 1024,
+}
+
+#: Upper bound on the configurable leeway: more would make expiry meaningless.
+MAX_LEEWAY_SECONDS = 600
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The validated configuration the verifier runs with."""
+
+    registry: TrustRegistry
+    algorithms: frozenset[str]
+    leeway: timedelta
+    jwks_refresh_interval: timedelta
+    jwks_default_max_age: timedelta
+
+
+def _algorithms(value: object) -> frozenset[str]:
+    if isinstance(value, str):
+        names = [part.strip() for part in value.split(",") if part.strip()]
+    elif isinstance(value, list | tuple | set | frozenset):
+        names = [str(part).strip() for part in value]
+    else:
+        raise ConfigError("ALGORITHMS must be a comma-separated list such as 'ES256,EdDSA'")
+    unsupported = sorted(set(names) - SUPPORTED_ALGORITHMS)
+    if unsupported or not names:
+        raise ConfigError(
+            f"ALGORITHMS {value!r}: choose from {sorted(SUPPORTED_ALGORITHMS)}"
+            + (f" ({unsupported} not supported)" if unsupported else "")
+        )
+    return frozenset(names)
+
+
+def _seconds(config: Mapping[str, Any], key: str, maximum: int) -> timedelta:
+    value = config.get(key)
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= maximum:
+        raise ConfigError(f"{key} must be a whole number of seconds between 0 and {maximum}")
+    return timedelta(seconds=value)
+
+
+def _registry(value: object) -> TrustRegistry:
+    if value is None or value == "":
+        return default_registry()
+    if isinstance(value, TrustRegistry):
+        return value
+    if isinstance(value, Mapping):
+        return parse_registry(value, "TRUSTED_ISSUERS (test config)")
+    if isinstance(value, str) or hasattr(value, "__fspath__"):
+        return load_registry(str(value))
+    raise ConfigError("TRUSTED_ISSUERS must be the path of a JSON trust registry")
+
+
+def settings_from(config: Mapping[str, Any]) -> Settings:
+    """Validate a Flask config mapping into :class:`Settings`.
+
+    Raises :class:`ConfigError` (or its subclass ``RegistryError``, naming the registry file)
+    so that a bad configuration stops start-up instead of surfacing at the first request.
+    """
+    return Settings(
+        registry=_registry(config.get("TRUSTED_ISSUERS")),
+        algorithms=_algorithms(config.get("ALGORITHMS")),
+        leeway=_seconds(config, "LEEWAY_SECONDS", MAX_LEEWAY_SECONDS),
+        jwks_refresh_interval=_seconds(config, "JWKS_REFRESH_INTERVAL_SECONDS", 86_400),
+        jwks_default_max_age=_seconds(config, "JWKS_DEFAULT_MAX_AGE_SECONDS", 86_400),
+    )

@@ -1,0 +1,427 @@
+"""The verdict: one function of (input, trust registry, keys and lists, clock), no Flask.
+
+The API and the human page both call :class:`Verifier`, so they always agree. Checks run in
+this order and each is reported with a plain-language ``detail``:
+
+* a compact JWT: ``format``, ``issuer``, ``signature``, ``claims``, ``validity``,
+  ``revocation``, ``suspension``;
+* a verification link: ``link``, ``issuer``, ``fetch``, then the JWT's checks from
+  ``format`` on (its issuer must be the link's, its ``id`` the link's).
+
+A failed ``link``, ``format``, ``issuer``, ``fetch``, ``signature`` or ``claims`` check ends
+the run, and ``credential`` is ``None``: authenticity was refuted or could not be established
+(an issuer whose keys cannot be fetched gives ``status_unknown`` with no credential).
+Otherwise every later check runs and the verdict is the first that applies in
+:data:`PRECEDENCE`.
+
+Details never quote text from a credential whose authenticity is not established, so a
+forged token cannot put words on the verifier's page.
+
+Input rules (documented here because the API and the page share them): QR text holding
+``://`` is read as a verification link ``<any base>/v/<uuid>?issuer=<issuer URL>``, any other
+text as a compact JWT. Text that is neither a usable link nor a credential is *judged*
+(``not_authentic`` with a ``link`` or ``format`` check saying why), not rejected with 400:
+the request was well formed, its content is what failed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+from urllib.parse import parse_qs, urlsplit
+
+from jwt.api_jwk import PyJWK
+
+from vc import jose
+from vc.credential import TYP, CheckedCredential, check_claims, issuer_id_of, summary, timestamp
+from vc.errors import CredentialError, StatusListError
+from vc.status_list import StatusPointer, read_entries
+from verifier.registry import TrustedIssuer, TrustRegistry, canonical_uuid
+from verifier.resolver import (
+    CredentialNotFound,
+    KeysUnavailable,
+    ResolverError,
+    StatusListSnapshot,
+)
+
+VALID = "valid"
+NOT_AUTHENTIC = "not_authentic"
+ISSUER_NOT_RECOGNISED = "issuer_not_recognised"
+REVOKED = "revoked"
+SUSPENDED = "suspended"
+EXPIRED = "expired"
+NOT_YET_VALID = "not_yet_valid"
+STATUS_UNKNOWN = "status_unknown"
+
+#: When several outcomes apply, the first in this order is the verdict.
+PRECEDENCE = (
+    NOT_AUTHENTIC,
+    ISSUER_NOT_RECOGNISED,
+    REVOKED,
+    SUSPENDED,
+    EXPIRED,
+    NOT_YET_VALID,
+    STATUS_UNKNOWN,
+    VALID,
+)
+#: The status purposes every credential of ours must carry, and the verdict a set bit means.
+STATUS_PURPOSES = {"revocation": REVOKED, "suspension": SUSPENDED}
+#: Longest QR link considered.
+MAX_LINK_CHARS = 2048
+
+_SIGNATURE_FAILURES = {
+    "unsupported_algorithm": "The credential uses a signing algorithm that is not accepted.",
+    "wrong_typ": "The credential's header does not declare it a verifiable credential (vc+jwt).",
+    "forbidden_header": "The credential's header carries parameters refused for safety.",
+    "unknown_kid": "The credential was not signed with any key the issuer publishes.",
+    "bad_signature": "The signature does not match the content: it was altered or forged.",
+}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One reported check: a stable ``id``, whether it passed, and why in plain words."""
+
+    id: str
+    ok: bool
+    detail: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The API form ``{"id", "ok", "detail"}``."""
+        return {"id": self.id, "ok": self.ok, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of one verification."""
+
+    status: str
+    checks: tuple[Check, ...]
+    credential: dict[str, Any] | None
+    checked_at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        """The API body: ``status``, ``checks``, ``credential`` (or null), ``checked_at``."""
+        return {
+            "status": self.status,
+            "checks": [check.to_json() for check in self.checks],
+            "credential": self.credential,
+            "checked_at": timestamp(self.checked_at),
+        }
+
+
+class Sources(Protocol):
+    """Where keys, status lists and linked credentials come from (:class:`Resolver`)."""
+
+    def key_for(self, issuer: TrustedIssuer, kid: str) -> PyJWK | None:
+        """The issuer's key with ``kid``; raises :class:`KeysUnavailable`."""
+        ...
+
+    def status_list(self, issuer: TrustedIssuer, url: str) -> StatusListSnapshot:
+        """A verified, fresh status list; raises :class:`ResolverError`."""
+        ...
+
+    def credential_token(self, issuer: TrustedIssuer, credential_uuid: str) -> str:
+        """The compact JWT the issuer serves for a credential; raises :class:`ResolverError`."""
+        ...
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What the configuration decides: accepted algorithms and clock-skew leeway."""
+
+    algorithms: frozenset[str]
+    leeway: timedelta = timedelta(seconds=60)
+
+
+@dataclass
+class _Run:
+    """Checks gathered during one verification, all judged at one instant ``now``."""
+
+    now: datetime
+    checks: list[Check] = field(default_factory=list)
+    outcomes: set[str] = field(default_factory=set)
+
+    def passed(self, check_id: str, detail: str) -> None:
+        self.checks.append(Check(check_id, True, detail))
+
+    def failed(self, check_id: str, detail: str, outcome: str) -> None:
+        self.checks.append(Check(check_id, False, detail))
+        self.outcomes.add(outcome)
+
+    def verdict(self, credential: dict[str, Any] | None = None) -> Verdict:
+        status = next((s for s in PRECEDENCE if s in self.outcomes), VALID)
+        if status == NOT_AUTHENTIC:
+            credential = None
+        return Verdict(status, tuple(self.checks), credential, self.now)
+
+
+def _utc(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def parse_link(text: str) -> tuple[str, str | None] | None:
+    """The credential id and ``issuer`` parameter of a verification link, or ``None``.
+
+    The link is ``<any verifier base>/v/<id>?issuer=<url-encoded issuer URL>``; the base
+    is ignored (any verifier's link can be checked here). The id is returned unchecked.
+    """
+    if len(text) > MAX_LINK_CHARS:
+        return None
+    try:
+        parts = urlsplit(text)
+        query = parse_qs(parts.query, keep_blank_values=True, max_num_fields=10)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    _, sep, credential_id = parts.path.rpartition("/v/")
+    if not sep or not credential_id or "/" in credential_id:
+        return None
+    issuers = query.get("issuer", [])
+    return credential_id, issuers[0] if len(issuers) == 1 else None
+
+
+class Verifier:
+    """Judges credentials, QR texts and verification links against the trust registry."""
+
+    def __init__(
+        self,
+        registry: TrustRegistry,
+        sources: Sources,
+        policy: Policy,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._registry = registry
+        self._sources = sources
+        self._policy = policy
+        self._clock = clock
+
+    def verify_credential(self, token: str) -> Verdict:
+        """Verdict for a compact JWT (the API's ``credential`` field); outer spaces ignored."""
+        run = _Run(self._clock())
+        return self._judge_token(run, token.strip(), expected=None)
+
+    def verify_qr(self, text: str) -> Verdict:
+        """Verdict for the text decoded from a QR code: a verification link or a compact JWT."""
+        text = text.strip()
+        if "://" not in text:
+            return self.verify_credential(text)
+        link = parse_link(text)
+        if link is None:
+            run = _Run(self._clock())
+            run.failed(
+                "link",
+                "The QR code holds a web address that is not a credential verification link.",
+                NOT_AUTHENTIC,
+            )
+            return run.verdict()
+        return self.verify_link(*link)
+
+    def verify_link(self, credential_id: str, issuer_url: str | None) -> Verdict:
+        """Verdict for a verification link's credential id and ``issuer`` parameter.
+
+        Nothing is fetched unless ``issuer_url`` is exactly a trusted issuer's id; then only
+        ``<issuer id>/credentials/<id>/jwt``, whose credential ``id`` must be this one.
+        """
+        run = _Run(self._clock())
+        uuid = canonical_uuid(credential_id)
+        if uuid is None:
+            run.failed("link", "The link does not name a valid credential id.", NOT_AUTHENTIC)
+            return run.verdict()
+        if not issuer_url:
+            run.failed("link", "The link does not say which issuer to ask.", NOT_AUTHENTIC)
+            return run.verdict()
+        run.passed("link", f"The QR code is a verification link for credential {uuid}.")
+        issuer = self._registry.get(issuer_url)
+        if issuer is None:
+            run.failed(
+                "issuer",
+                "The link names an issuer that is not in this verifier's list of trusted "
+                "issuers, so nothing was fetched.",
+                ISSUER_NOT_RECOGNISED,
+            )
+            return run.verdict()
+        run.passed("issuer", f"The link names {issuer.name}, an issuer this verifier trusts.")
+        try:
+            token = self._sources.credential_token(issuer, uuid)
+        except CredentialNotFound:
+            run.failed("fetch", f"{issuer.name} has no credential with this id.", NOT_AUTHENTIC)
+            return run.verdict()
+        except ResolverError:
+            run.failed(
+                "fetch",
+                f"The credential could not be fetched from {issuer.name} right now.",
+                STATUS_UNKNOWN,
+            )
+            return run.verdict()
+        run.passed("fetch", f"The credential was fetched from {issuer.name}.")
+        return self._judge_token(run, token, expected=(issuer, uuid))
+
+    # -- the token path -----------------------------------------------------------------------
+
+    def _judge_token(
+        self, run: _Run, token: str, expected: tuple[TrustedIssuer, str] | None
+    ) -> Verdict:
+        try:
+            _, unverified = jose.split(token)
+        except CredentialError:
+            run.failed(
+                "format",
+                "This is not a credential in the expected format (a signed compact JWT).",
+                NOT_AUTHENTIC,
+            )
+            return run.verdict()
+        run.passed("format", "The text is a signed credential in the expected format.")
+
+        if expected is None:
+            claimed = issuer_id_of(unverified) or unverified.get("iss")
+            found = self._registry.get(claimed)
+            if found is None:
+                run.failed(
+                    "issuer",
+                    "The issuer named in this credential is not in this verifier's list of "
+                    "trusted issuers.",
+                    ISSUER_NOT_RECOGNISED,
+                )
+                return run.verdict()
+            issuer = found
+            run.passed(
+                "issuer",
+                f"The credential names {issuer.name}, an issuer this verifier trusts.",
+            )
+        else:
+            issuer = expected[0]
+
+        if not self._check_signature(run, token, issuer):
+            return run.verdict()
+        checked = self._check_claims(run, unverified, issuer, expected)
+        if checked is None:
+            return run.verdict()
+        credential = {**summary(checked), "issuer_name": issuer.name}
+        self._check_validity(run, checked)
+        self._check_status(run, unverified, issuer)
+        return run.verdict(credential)
+
+    def _check_signature(self, run: _Run, token: str, issuer: TrustedIssuer) -> bool:
+        def lookup(kid: str) -> PyJWK | None:
+            return self._sources.key_for(issuer, kid)
+
+        try:
+            jose.verify(token, typ=TYP, algorithms=self._policy.algorithms, key_for=lookup)
+        except KeysUnavailable:
+            run.failed(
+                "signature",
+                f"The public keys of {issuer.name} could not be fetched right now, so the "
+                "signature could not be checked.",
+                STATUS_UNKNOWN,
+            )
+            return False
+        except CredentialError as exc:
+            detail = _SIGNATURE_FAILURES.get(
+                exc.code, "The signature could not be checked because the credential is malformed."
+            )
+            run.failed("signature", f"{detail} ({exc.code})", NOT_AUTHENTIC)
+            return False
+        run.passed("signature", f"The signature is valid, made with a key {issuer.name} publishes.")
+        return True
+
+    def _check_claims(
+        self,
+        run: _Run,
+        payload: dict[str, Any],
+        issuer: TrustedIssuer,
+        expected: tuple[TrustedIssuer, str] | None,
+    ) -> CheckedCredential | None:
+        try:
+            checked = check_claims(payload)
+        except CredentialError as exc:
+            run.failed(
+                "claims",
+                f"The content is not a credential of the shape this system issues: {exc.detail}.",
+                NOT_AUTHENTIC,
+            )
+            return None
+        if checked.issuer_id != issuer.id:
+            run.failed("claims", f"The credential was not issued by {issuer.name}.", NOT_AUTHENTIC)
+            return None
+        if expected is not None and checked.uuid.lower() != expected[1]:
+            run.failed(
+                "claims",
+                "The credential returned by the issuer is not the one the QR code points to.",
+                NOT_AUTHENTIC,
+            )
+            return None
+        run.passed(
+            "claims", f"The content is a certification credential as {issuer.name} issues them."
+        )
+        return checked
+
+    def _check_validity(self, run: _Run, checked: CheckedCredential) -> None:
+        leeway = self._policy.leeway
+        if run.now > checked.valid_until + leeway:
+            run.failed(
+                "validity", f"This certification expired on {_utc(checked.valid_until)}.", EXPIRED
+            )
+        elif run.now < checked.valid_from - leeway:
+            run.failed(
+                "validity",
+                f"This certification is only valid from {_utc(checked.valid_from)}.",
+                NOT_YET_VALID,
+            )
+        else:
+            run.passed(
+                "validity",
+                f"Within its validity period, {_utc(checked.valid_from)} to "
+                f"{_utc(checked.valid_until)}.",
+            )
+
+    def _check_status(self, run: _Run, payload: dict[str, Any], issuer: TrustedIssuer) -> None:
+        try:
+            entries = read_entries(payload)
+        except StatusListError as exc:
+            for purpose in STATUS_PURPOSES:
+                detail = f"The status entries are unreadable: {exc.detail}."
+                run.failed(purpose, detail, STATUS_UNKNOWN)
+            return
+        for purpose, outcome in STATUS_PURPOSES.items():
+            mine = [entry for entry in entries if entry.purpose == purpose]
+            if not mine:
+                run.failed(
+                    purpose,
+                    f"The credential carries no {purpose} status, so it cannot be confirmed.",
+                    STATUS_UNKNOWN,
+                )
+                continue
+            results = [self._status_bit(issuer, entry) for entry in mine]
+            problem = next((r for r in results if isinstance(r, str)), None)
+            if any(r is True for r in results):
+                word = "revoked" if purpose == "revocation" else "suspended"
+                run.failed(purpose, f"{issuer.name} has {word} this credential.", outcome)
+            elif problem is not None:
+                run.failed(purpose, problem, STATUS_UNKNOWN)
+            else:
+                word = "revoked" if purpose == "revocation" else "suspended"
+                run.passed(
+                    purpose,
+                    f"{issuer.name}'s {purpose} list, checked at {run.now.strftime('%H:%M UTC')}, "
+                    f"shows it is not {word}.",
+                )
+
+    def _status_bit(self, issuer: TrustedIssuer, entry: StatusPointer) -> bool | str:
+        """Whether the entry's bit is set, or why it cannot be known (a sentence)."""
+        what = f"The {entry.purpose} list"
+        if not self._registry.is_status_list_url(issuer, entry.list_url):
+            return f"{what} is not hosted by {issuer.name}, so it was not fetched."
+        try:
+            snapshot = self._sources.status_list(issuer, entry.list_url)
+        except ResolverError:
+            return f"{what} could not be fetched and verified right now."
+        if entry.purpose not in snapshot.parsed.purposes:
+            return f"{what} named by the credential is for a different purpose."
+        if entry.index >= snapshot.parsed.bits.size:
+            return f"{what} is shorter than the credential's position in it."
+        return snapshot.parsed.bits.get(entry.index)
+

@@ -1,0 +1,257 @@
+"""The HTTP shell: parse the request, call :class:`verifier.core.Verifier`, render.
+
+* ``POST /api/v1/verify``: JSON ``{"credential": ...}`` or ``{"qr": ...}`` -> verdict JSON.
+* ``GET /``: a form to paste a credential (or a verification link); ``POST /`` judges it.
+* ``GET /v/<id>?issuer=...``: what a QR code opens; the same verdict as the API.
+
+Errors are one tree (werkzeug's ``HTTPException``, plus anything unexpected as 500),
+translated once in :func:`init_app`: RFC 9457 problem JSON under ``/api/``, an HTML page
+elsewhere. Every response carries the security headers in :data:`SECURITY_HEADERS`.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    jsonify,
+    make_response,
+    render_template,
+    request,
+)
+from werkzeug.exceptions import BadRequest, HTTPException, MethodNotAllowed
+
+from verifier.core import (
+    EXPIRED,
+    ISSUER_NOT_RECOGNISED,
+    NOT_AUTHENTIC,
+    NOT_YET_VALID,
+    REVOKED,
+    STATUS_UNKNOWN,
+    SUSPENDED,
+    VALID,
+    Verdict,
+    Verifier,
+)
+
+bp = Blueprint("verifier", __name__)
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'"
+    ),
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+PROBLEM_JSON = "application/problem+json"
+
+#: What the page says for each verdict: tone (colour), headline, one line of advice.
+PRESENTATION: dict[str, tuple[str, str, str]] = {
+    VALID: (
+        "good",
+        "Valid certification",
+        "This certificate is genuine, current, and has not been revoked or suspended.",
+    ),
+    REVOKED: (
+        "bad",
+        "Revoked — do not rely on this certificate",
+        "The issuer has withdrawn this certification.",
+    ),
+    SUSPENDED: (
+        "bad",
+        "Suspended — do not rely on this certificate",
+        "The issuer has suspended this certification for now.",
+    ),
+    EXPIRED: (
+        "bad",
+        "Expired — this certification is no longer current",
+        "Its validity period has ended.",
+    ),
+    NOT_YET_VALID: (
+        "bad",
+        "Not yet valid — do not rely on this certificate yet",
+        "Its validity period has not started.",
+    ),
+    NOT_AUTHENTIC: (
+        "bad",
+        "Not authentic — do not rely on this certificate",
+        "It could not be confirmed as genuine: it may have been altered or forged.",
+    ),
+    ISSUER_NOT_RECOGNISED: (
+        "bad",
+        "Issuer not recognised — do not rely on this certificate",
+        "It does not come from an organisation this service trusts.",
+    ),
+    STATUS_UNKNOWN: (
+        "unknown",
+        "Could not check status right now",
+        "We could not confirm that this certification is still current. "
+        "Please try again in a few minutes.",
+    ),
+}
+
+
+def _verifier() -> Verifier:
+    verifier: Verifier = current_app.extensions["verifier"].verifier
+    return verifier
+
+
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise BadRequest(f"The JSON member {key!r} appears twice.")
+        result[key] = value
+    return result
+
+
+def _verify_request() -> tuple[str, str]:
+    """The one field (``credential`` or ``qr``) and its text; raises ``BadRequest``."""
+    if not request.is_json:
+        raise BadRequest("The request body must be JSON (Content-Type: application/json).")
+    raw = request.get_data(cache=False)  # raises 413 beyond MAX_CONTENT_LENGTH
+    try:
+        body = json.loads(raw.decode("utf-8"), object_pairs_hook=_reject_duplicates)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadRequest("The request body is not valid JSON.") from exc
+    if not isinstance(body, dict):
+        raise BadRequest("The request body must be a JSON object.")
+    present = [name for name in ("credential", "qr") if name in body]
+    if len(present) != 1:
+        raise BadRequest('Send exactly one of "credential" (a compact JWT) or "qr" (QR text).')
+    name = present[0]
+    value = body[name]
+    if not isinstance(value, str):
+        raise BadRequest(f'"{name}" must be a string.')
+    if not value.strip():
+        raise BadRequest(f'"{name}" must not be empty.')
+    return name, value
+
+
+@bp.post("/api/v1/verify")
+def api_verify() -> Response:
+    """Judge a credential or QR text; 200 with the verdict, 400 problem if malformed."""
+    name, value = _verify_request()
+    verifier = _verifier()
+    if name == "credential":
+        verdict = verifier.verify_credential(value)
+    else:
+        verdict = verifier.verify_qr(value)
+    return jsonify(verdict.to_json())
+
+
+def _render_verdict(verdict: Verdict) -> str:
+    tone, headline, advice = PRESENTATION[verdict.status]
+    return render_template(
+        "verifier/verdict.html",
+        verdict=verdict,
+        tone=tone,
+        headline=headline,
+        advice=advice,
+        credential=verdict.credential,
+        checked_at=verdict.checked_at.strftime("%H:%M UTC"),
+    )
+
+
+@bp.get("/")
+def index() -> str:
+    """The paste form."""
+    return render_template("verifier/index.html")
+
+
+@bp.post("/")
+def index_post() -> Response:
+    """Judge the pasted ``credential`` field (a compact JWT or a verification link)."""
+    text = request.form.get("credential", "")
+    if not text.strip():
+        page = render_template(
+            "verifier/index.html", error="Paste a credential or a verification link first."
+        )
+        return make_response(page, 400)
+    return make_response(_render_verdict(_verifier().verify_qr(text)))
+
+
+@bp.get("/v/<credential_id>")
+def link_page(credential_id: str) -> str:
+    """The page a QR code opens: the verdict for this credential of this issuer."""
+    issuers = request.args.getlist("issuer")
+    issuer = issuers[0] if len(issuers) == 1 else None
+    return _render_verdict(_verifier().verify_link(credential_id, issuer))
+
+
+# -- presentation helpers -----------------------------------------------------------------------
+
+
+def mask_license(number: object) -> str:
+    """A license number with all but its last four characters hidden."""
+    if not isinstance(number, str) or not number:
+        return ""
+    if len(number) <= 4:
+        return "•" * len(number)
+    return "•" * (len(number) - 4) + number[-4:]
+
+
+def utc_datetime(value: object) -> str:
+    """``2026-11-01T00:00:00Z`` as ``1 November 2026, 00:00 UTC``."""
+    if not isinstance(value, str):
+        return ""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    return f"{moment.day} {moment.strftime('%B %Y, %H:%M')} UTC"
+
+
+# -- the edge: errors and headers -------------------------------------------------------------
+
+
+def _error_response(status: int, title: str, detail: str) -> Response:
+    if request.path.startswith("/api/"):
+        problem = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+        return current_app.response_class(
+            json.dumps(problem), status=status, mimetype=PROBLEM_JSON
+        )
+    page = render_template("verifier/error.html", status=status, title=title, detail=detail)
+    return make_response(page, status)
+
+
+def handle_http_error(exc: HTTPException) -> Response:
+    """Translate any werkzeug HTTP error (400, 404, 405, 413...) once, for API or page."""
+    status = exc.code or 500
+    response = _error_response(status, exc.name, exc.description or exc.name)
+    if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+        response.headers["Allow"] = ", ".join(exc.valid_methods)
+    return response
+
+
+def handle_unexpected(exc: Exception) -> Response:
+    """Anything else is a 500 that reveals nothing of the failure to the client."""
+    current_app.logger.exception("unhandled error", exc_info=exc)
+    return _error_response(
+        500, "Internal Server Error", "Something went wrong on our side. Please try again."
+    )
+
+
+def add_security_headers(response: Response) -> Response:
+    """CSP, Referrer-Policy and nosniff on every response; verdicts are never cached."""
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if request.endpoint != "static":
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Register the blueprint, the error translation, template filters and headers."""
+    app.register_blueprint(bp)
+    app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(Exception, handle_unexpected)
+    app.after_request(add_security_headers)
+    app.add_template_filter(mask_license, "mask_license")
+    app.add_template_filter(utc_datetime, "utc")
