@@ -19,18 +19,28 @@ pytestmark = pytest.mark.e2e
 def certify(stack: Stack, email: str) -> dict[str, Any]:
     """Register, record every step, issue; return the issue response."""
     base, tokens = stack.issuer.url, stack.tokens
-    created = http("POST", f"{base}/api/v1/practitioners", practitioner_body(email=email), tokens["registrar"])
+    created = http(
+        "POST", f"{base}/api/v1/practitioners", practitioner_body(email=email), tokens["registrar"]
+    )
     assert created.status == 201, created.body
     practitioner_id = created.json()["id"]
     for record in complete_records():
-        added = http("POST", f"{base}/api/v1/practitioners/{practitioner_id}/records", record,
-                     tokens["registrar"])
+        added = http(
+            "POST", f"{base}/api/v1/practitioners/{practitioner_id}/records", record, tokens["registrar"]
+        )
         assert added.status == 201, added.body
-    ready = http("GET", f"{base}/api/v1/practitioners/{practitioner_id}/eligibility?program={PROGRAM}",
-                 token=tokens["certifier"])
+    ready = http(
+        "GET",
+        f"{base}/api/v1/practitioners/{practitioner_id}/eligibility?program={PROGRAM}",
+        token=tokens["certifier"],
+    )
     assert ready.json()["eligible"] is True
-    issued = http("POST", f"{base}/api/v1/credentials",
-                  {"practitioner_id": practitioner_id, "program_id": PROGRAM}, tokens["certifier"])
+    issued = http(
+        "POST",
+        f"{base}/api/v1/credentials",
+        {"practitioner_id": practitioner_id, "program_id": PROGRAM},
+        tokens["certifier"],
+    )
     assert issued.status == 201, issued.body
     body: dict[str, Any] = issued.json()
     return body
@@ -53,8 +63,12 @@ def verify(stack: Stack, **body: str) -> dict[str, Any]:
 
 
 def admin(stack: Stack, credential_id: str, action: str, reason: str | None = None) -> None:
-    reply = http("POST", f"{stack.issuer.url}/api/v1/credentials/{credential_id}/{action}",
-                 {"reason": reason} if reason else {}, stack.tokens["admin"])
+    reply = http(
+        "POST",
+        f"{stack.issuer.url}/api/v1/credentials/{credential_id}/{action}",
+        {"reason": reason} if reason else {},
+        stack.tokens["admin"],
+    )
     assert reply.status == 200, reply.body
 
 
