@@ -47,10 +47,11 @@ def init() -> None:
         raise click.ClickException(f"database upgrade failed: {exc}") from exc
     store = KeyStore(settings.keys_dir, settings.key_passphrase)
     try:
+        store.check_permissions()
+        store.public_jwks()  # every existing key must open with this passphrase
         if not any(r.state == "active" for r in store.records()):
             record = store.generate(settings.signing_alg)
             click.echo(f"created signing key {record.kid} ({record.alg}) in {settings.keys_dir}")
-        store.check_permissions()
     except KeyStoreError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"database ready at {settings.resolved_database_url}")
@@ -80,15 +81,23 @@ def token() -> None:
 
 
 @token.command("create")
-@click.option("--role", required=True, type=click.Choice(["admin", "certifier", "registrar"]))
+@click.option("--role", required=True, metavar="[admin|certifier|registrar]")
 @click.option("--label", default="", help="Who or what the token is for.")
 def token_create(role: str, label: str) -> None:
     """Print a new token once; only its hash is stored."""
     from issuer import service
 
+    # Checked here, not with click.Choice, so a wrong role is one line, like every error.
+    if role not in service.ROLES:
+        raise click.ClickException(
+            f"unknown role {role!r} (use one of {', '.join(sorted(service.ROLES))})"
+        )
     rt = _runtime()
     with rt.sessions() as session:
-        secret = service.create_token(session, rt.ctx, role, label or f"{role} token")
+        try:
+            secret = service.create_token(session, rt.ctx, role, label or f"{role} token")
+        except IssuerError as exc:
+            raise click.ClickException(exc.detail) from exc
     click.echo(secret)
 
 
@@ -126,8 +135,11 @@ def keys_rotate(alg: str | None) -> None:
 
 def _new_key(alg: str | None) -> None:
     settings = _config()
+    store = _keystore()
     try:
-        record = _keystore().generate(alg or settings.signing_alg)
+        # A key written under a different passphrase than the others would stop the issuer.
+        store.public_jwks()
+        record = store.generate(alg or settings.signing_alg)
     except KeyStoreError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"active signing key is now {record.kid} ({record.alg}); restart the issuer to use it")
