@@ -278,10 +278,17 @@ class WrittenExamRule:
     pass_percent: float
     valid_months: int
 
-    def check(self, candidate: Candidate, today: date) -> list[Outcome]:
+    def counted(self, candidate: Candidate, today: date) -> RecordFacts | None:
+        """The attempt that counts: the best one inside the validity window."""
         since = _months_ago(today, self.valid_months)
         attempts = [r for r in candidate.of_kind("written_exam") if since <= r.on <= today]
         if not attempts:
+            return None
+        return max(attempts, key=lambda r: (float(r.data["score"]) / float(r.data["max_score"]), r.on))
+
+    def check(self, candidate: Candidate, today: date) -> list[Outcome]:
+        best = self.counted(candidate, today)
+        if best is None:
             old = candidate.of_kind("written_exam")
             detail = (
                 f"written exam taken on {max(r.on for r in old).isoformat()} is older than "
@@ -290,7 +297,6 @@ class WrittenExamRule:
                 else "no written exam on record"
             )
             return [Outcome("exam.written", False, detail)]
-        best = max(attempts, key=lambda r: float(r.data["score"]) / float(r.data["max_score"]))
         percent = 100.0 * float(best.data["score"]) / float(best.data["max_score"])
         ok = percent >= self.pass_percent
         return [
@@ -310,15 +316,19 @@ class PracticalExamRule:
 
     valid_months: int
 
-    def check(self, candidate: Candidate, today: date) -> list[Outcome]:
+    def counted(self, candidate: Candidate, today: date) -> RecordFacts | None:
+        """The pass that counts: the latest one inside the validity window."""
         since = _months_ago(today, self.valid_months)
         passed = [
             r
             for r in candidate.of_kind("practical_exam")
             if r.data.get("passed") is True and since <= r.on <= today
         ]
-        if passed:
-            latest = max(passed, key=lambda r: r.on)
+        return max(passed, key=lambda r: r.on) if passed else None
+
+    def check(self, candidate: Candidate, today: date) -> list[Outcome]:
+        latest = self.counted(candidate, today)
+        if latest is not None:
             detail = (
                 f"practical exam passed on {latest.on.isoformat()}, examiner {latest.data.get('examiner')}"
             )
@@ -384,6 +394,14 @@ class Program:
                 if earlier is None or earlier.ok or not outcome.ok:
                     outcomes[outcome.id] = outcome
         return list(outcomes.values())
+
+    def counted_exam(self, kind: str, candidate: Candidate, today: date) -> RecordFacts | None:
+        """The exam record that the program's ``kind`` rule counted (the credential reports it)."""
+        for item in self.rules_for(candidate.license.jurisdiction):
+            if item.kind == kind:
+                found: RecordFacts | None = item.counted(candidate, today)
+                return found
+        return None
 
     def describe(self) -> dict[str, Any]:
         """JSON description for ``GET /api/v1/programs``."""

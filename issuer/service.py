@@ -14,7 +14,7 @@ import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from issuer import qr
 from issuer.config import Config
-from issuer.errors import Conflict, NotEligible, NotFound, ValidationFailed
+from issuer.errors import ConfigurationError, Conflict, NotEligible, NotFound, ValidationFailed
 from issuer.models import ApiToken, Credential, Practitioner, Record, StatusEntry, StatusList
 from issuer.programs import Candidate, LicenseFacts, Outcome, Program, RecordFacts
 from issuer.schemas import PractitionerIn
@@ -235,14 +235,14 @@ def add_months(moment: datetime, months: int) -> datetime:
     return moment.replace(year=year, month=month, day=day)
 
 
-def _results(candidate: Candidate) -> vcc.TrainingResults:
+def _results(program: Program, candidate: Candidate, today: date) -> vcc.TrainingResults:
+    """What the credential reports: totals, and the exam attempts eligibility counted."""
     didactic = candidate.of_kind("didactic")
     hands_on = candidate.of_kind("hands_on")
-    written = [r for r in candidate.of_kind("written_exam")]
-    best_written = max(written, key=lambda r: (float(r.data["score"]) / float(r.data["max_score"]), r.on))
-    practical = max(
-        (r for r in candidate.of_kind("practical_exam") if r.data.get("passed") is True), key=lambda r: r.on
-    )
+    best_written = program.counted_exam("written_exam", candidate, today)
+    practical = program.counted_exam("practical_exam", candidate, today)
+    if best_written is None or practical is None:
+        raise ConfigurationError(f"program {program.id} must have written_exam and practical_exam rules")
     return vcc.TrainingResults(
         didactic_hours=sum(float(r.data["hours"]) for r in didactic),
         didactic_modules=tuple(sorted({str(r.data["module"]) for r in didactic})),
@@ -386,7 +386,7 @@ def issue(
             accreditation_id=program.accreditation_id,
             cme_credits=program.cme_credits,
         ),
-        results=_results(candidate),
+        results=_results(program, candidate, now.date()),
         issued_at=valid_from,
         valid_from=valid_from,
         valid_until=valid_until,

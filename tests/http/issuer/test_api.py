@@ -437,3 +437,29 @@ def test_revoke_needs_a_reason(issuer_client: FlaskClient, tokens: dict[str, str
         e["field"] for e in problem(_post(issuer_client, tokens, cid, "revoke"), 422)["errors"]
     }
     problem(_post(issuer_client, tokens, "nope", "revoke", {"reason": "x"}), 404)
+
+
+def test_credential_reports_the_exam_attempts_eligibility_counted(
+    issuer_client: FlaskClient, tokens: dict[str, str]
+) -> None:
+    old_high_score = {
+        "program_id": PROGRAM,
+        "kind": "written_exam",
+        "score": 99,
+        "max_score": 100,
+        "taken_on": "2025-06-01",
+    }
+    old_practical = {
+        "program_id": PROGRAM,
+        "kind": "practical_exam",
+        "passed": True,
+        "examiner": "Old Examiner, MD",
+        "taken_on": "2025-06-01",
+    }
+    practitioner_id = enrol(issuer_client, tokens, complete_records() + [old_high_score, old_practical])
+    claims = jwt.decode(
+        issue(issuer_client, tokens, practitioner_id)["credential"], options={"verify_signature": False}
+    )
+    results = claims["credentialSubject"]["trainingResults"]
+    assert results["writtenExam"] == {"passed": True, "date": "2026-10-04"}
+    assert results["practicalExam"]["examiner"] == "Ana Ruiz, MD"
