@@ -8,6 +8,13 @@ export ISSUER_URL="${ISSUER_URL:-http://127.0.0.1:5000}"
 export ISSUER_VERIFIER_URL="${ISSUER_VERIFIER_URL:-http://127.0.0.1:5001}"
 mkdir -p var
 
+for port in 5000 5001; do
+  if ! "$BIN/python" -c "import socket, sys; s = socket.socket(); s.bind(('127.0.0.1', int(sys.argv[1]))); s.close()" "$port" 2>/dev/null; then
+    echo "port $port is already in use: stop whatever listens there (an earlier 'make run'?) and try again" >&2
+    exit 1
+  fi
+done
+
 "$BIN/issuer" init
 "$BIN/issuer" demo --admin-token > var/demo.txt
 
@@ -17,11 +24,19 @@ ISSUER_PID=$!
 VERIFIER_PID=$!
 trap 'kill $ISSUER_PID $VERIFIER_PID 2>/dev/null; wait 2>/dev/null; echo; echo "stopped"' INT TERM EXIT
 
-for url in "$ISSUER_URL/.well-known/jwks.json" "$ISSUER_VERIFIER_URL/"; do
-  for _ in $(seq 1 50); do
-    if "$BIN/python" -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)" "$url" 2>/dev/null; then break; fi
+up() { "$BIN/python" -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)" "$1" 2>/dev/null; }
+for pair in "issuer:$ISSUER_URL/.well-known/jwks.json:$ISSUER_PID" "verifier:$ISSUER_VERIFIER_URL/:$VERIFIER_PID"; do
+  name=${pair%%:*}; rest=${pair#*:}; pid=${rest##*:}; url=${rest%:*}
+  for _ in $(seq 1 75); do
+    up "$url" && break
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "the $name did not start; last lines of var/$name.log:" >&2
+      tail -n 5 "var/$name.log" >&2
+      exit 1
+    fi
     sleep 0.2
   done
+  up "$url" || { echo "the $name is not answering at $url (see var/$name.log)" >&2; exit 1; }
 done
 
 cat <<TXT
