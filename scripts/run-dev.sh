@@ -9,7 +9,7 @@ export ISSUER_VERIFIER_URL="${ISSUER_VERIFIER_URL:-http://127.0.0.1:5001}"
 mkdir -p var
 
 for port in 5000 5001; do
-  if ! "$BIN/python" -c "import socket, sys; s = socket.socket(); s.bind(('127.0.0.1', int(sys.argv[1]))); s.close()" "$port" 2>/dev/null; then
+  if ! "$BIN/python" -c "import socket, sys; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', int(sys.argv[1]))); s.close()" "$port" 2>/dev/null; then
     echo "port $port is already in use: stop whatever listens there (an earlier 'make run'?) and try again" >&2
     exit 1
   fi
