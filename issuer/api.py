@@ -41,7 +41,7 @@ def get_practitioner(practitioner_id: str) -> Response:
     return jsonify(
         {
             **service.practitioner_json(practitioner),
-            "records": [service.record_json(r) for r in practitioner.records],
+            **service.records_json(practitioner),
         }
     )
 
