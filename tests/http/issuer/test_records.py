@@ -75,7 +75,9 @@ def test_typed_evidence_is_kept(issuer_client: FlaskClient, tokens: dict[str, st
     assert kept["supervision"]["program_id"] is None
 
 
-def test_new_york_rn_needs_a_supervising_physician(issuer_client: FlaskClient, tokens: dict[str, str]) -> None:
+def test_new_york_rn_needs_a_supervising_physician(
+    issuer_client: FlaskClient, tokens: dict[str, str]
+) -> None:
     extra = {"program_id": PROGRAM, "kind": "hands_on", "hours": 1.0, "supervised_injections": 6,
              "live_models": 2, "supervisor": "Ana Ruiz, MD", "completed_on": "2026-10-05"}
     pid = enrol(issuer_client, tokens, [*complete_records(), extra],
