@@ -182,6 +182,13 @@ class IssueIn(_Strict):
     program_id: ProgramId
 
 
+class BulkIssueIn(_Strict):
+    """``POST /api/v1/credentials/bulk``."""
+
+    program_id: ProgramId
+    dry_run: bool = False
+
+
 class ReasonIn(_Strict):
     """Body of revoke and suspend."""
 
