@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 
@@ -25,6 +27,16 @@ def _runtime() -> Runtime:
         return open_runtime(_config())
     except IssuerError as exc:
         raise click.ClickException(exc.detail) from exc
+
+
+@contextmanager
+def _opened() -> Iterator[Runtime]:
+    """A runtime whose database connections are closed afterwards (commands may run in-process)."""
+    rt = _runtime()
+    try:
+        yield rt
+    finally:
+        rt.engine.dispose()
 
 
 def _keystore() -> KeyStore:
@@ -164,8 +176,7 @@ def eligibility(practitioner_id: str, program_id: str) -> None:
     Exits 0 when eligible, 1 when not."""
     from issuer import service
 
-    rt = _runtime()
-    with rt.sessions() as session:
+    with _opened() as rt, rt.sessions() as session:
         try:
             outcomes = service.eligibility(session, rt.ctx, practitioner_id, program_id)
         except IssuerError as exc:
@@ -197,8 +208,7 @@ def records_import(file: str, dry_run: bool, skip_invalid: bool) -> None:
 
     from issuer import imports
 
-    rt = _runtime()
-    with rt.sessions() as session:
+    with _opened() as rt, rt.sessions() as session:
         try:
             report = imports.import_csv(
                 session, rt.ctx, Path(file).read_bytes(), "cli", dry_run=dry_run, skip_invalid=skip_invalid
@@ -230,8 +240,7 @@ def records_export(program_id: str | None, output: str | None) -> None:
 
     from issuer import imports
 
-    rt = _runtime()
-    with rt.sessions() as session:
+    with _opened() as rt, rt.sessions() as session:
         try:
             if program_id is not None:
                 rt.ctx.program(program_id)
@@ -264,8 +273,7 @@ def credentials_issue(
         raise click.ClickException("give either --all-eligible or --practitioner ID")
     if dry_run and not all_eligible:
         raise click.ClickException("--dry-run goes with --all-eligible; use 'issuer eligibility' for one")
-    rt = _runtime()
-    with rt.sessions() as session:
+    with _opened() as rt, rt.sessions() as session:
         try:
             if practitioner_id is not None:
                 row = service.issue(session, rt.ctx, practitioner_id, program_id, "cli")
@@ -281,8 +289,7 @@ def credentials_issue(
 def _change(credential_id: str, action: str, reason: str | None) -> None:
     from issuer import service
 
-    rt = _runtime()
-    with rt.sessions() as session:
+    with _opened() as rt, rt.sessions() as session:
         try:
             row = service.change_status(session, rt.ctx, credential_id, action, reason, "cli")
         except IssuerError as exc:
