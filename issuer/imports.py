@@ -311,7 +311,7 @@ def _same_person(p: Practitioner | schemas.PractitionerIn, q: schemas.Practition
         if (mine.lower() if name == "email" else mine) != (theirs.lower() if name == "email" else theirs):
             problems.append(
                 {"field": name, "detail": f"differs from {mine!r} already registered for this license; "
-                 "correct the practitioner first"}
+                 "an import does not change practitioner details"}
             )
     return problems
 

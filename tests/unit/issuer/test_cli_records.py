@@ -123,6 +123,8 @@ def test_formula_cells_are_exported_neutralised_and_duplicates_collapse(
 
 
 def test_a_10_mb_file_dry_run(issuer: Issuer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
+    if not issuer.database_url.startswith("sqlite"):
+        pytest.skip("a dry run reads the database once; its backends are covered by the HTTP 10 MB import")
     path = tmp_path / "cohort-10mb.csv"
     rows = _big_file(path, 10 * 1000 * 1000)
     started = time.perf_counter()
