@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
-from issuer import schemas, service
-from issuer.errors import ValidationFailed
+from issuer import bulk, imports, schemas, service
+from issuer.errors import BadRequest, PayloadTooLarge, ValidationFailed
 from issuer.web import ctx, db, json_body, require
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -41,7 +42,7 @@ def get_practitioner(practitioner_id: str) -> Response:
     return jsonify(
         {
             **service.practitioner_json(practitioner),
-            "records": [service.record_json(r) for r in practitioner.records],
+            **service.records_json(practitioner),
         }
     )
 
@@ -76,6 +77,65 @@ def issue() -> tuple[Response, int, dict[str, str]]:
     row = service.issue(db(), ctx(), body.practitioner_id, body.program_id, g.actor)
     info = service.credential_json(ctx(), row)
     return _created({**info, "credential": row.token}, f"/api/v1/credentials/{row.id}")
+
+
+@bp.post("/credentials/bulk")
+@require("certifier")
+def issue_bulk() -> Response:
+    """Issue to every eligible practitioner without a current credential (or, with
+    ``dry_run``, say who would get one); a summary with the reasons of the others."""
+    body = schemas.parse(schemas.BulkIssueIn, json_body())
+    summary = bulk.issue_all_eligible(db(), ctx(), body.program_id, g.actor, dry_run=body.dry_run)
+    return jsonify(summary.as_dict())
+
+
+#: The import endpoint reads a larger body than the rest of the API (1 MiB).
+MAX_IMPORT_BYTES = 20 * 1024 * 1024
+
+
+@bp.post("/imports")
+@require("registrar")
+def import_records() -> Response:
+    """Import a CSV file (``text/csv`` body, at most 20 MiB): ``?dry_run=true`` reports per
+    line and writes nothing; ``?skip_invalid=true`` writes the accepted lines only."""
+    request.max_content_length = MAX_IMPORT_BYTES
+    if request.mimetype not in ("text/csv", "application/csv", "text/plain"):
+        raise BadRequest("send the CSV file as the body with Content-Type: text/csv")
+    try:
+        raw = request.get_data(cache=False)
+    except RequestEntityTooLarge:
+        raise PayloadTooLarge(
+            f"the CSV file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MiB; split it",
+            limit_bytes=MAX_IMPORT_BYTES,
+        ) from None
+    report = imports.import_csv(
+        db(), ctx(), raw, g.actor, dry_run=_flag("dry_run"), skip_invalid=_flag("skip_invalid")
+    )
+    return jsonify(report.as_dict())
+
+
+def _flag(name: str) -> bool:
+    value = request.args.get(name, "false").lower()
+    if value not in ("true", "false", "1", "0", "yes", "no"):
+        raise ValidationFailed(
+            f"?{name} must be true or false", errors=[{"field": name, "detail": "not a boolean"}]
+        )
+    return value in ("true", "1", "yes")
+
+
+@bp.get("/records.csv")
+@require("registrar", "certifier")
+def export_records() -> Response:
+    """Practitioners and current records in the import layout; cells that a spreadsheet
+    would run as formulas are prefixed with ``'``."""
+    program_id = request.args.get("program") or None
+    if program_id is not None:
+        ctx().program(program_id)
+    return Response(
+        imports.export_csv(db(), program_id),
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="records.csv"'},
+    )
 
 
 @bp.get("/credentials/<credential_id>")

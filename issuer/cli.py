@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 
@@ -25,6 +27,16 @@ def _runtime() -> Runtime:
         return open_runtime(_config())
     except IssuerError as exc:
         raise click.ClickException(exc.detail) from exc
+
+
+@contextmanager
+def _opened() -> Iterator[Runtime]:
+    """A runtime whose database connections are closed afterwards (commands may run in-process)."""
+    rt = _runtime()
+    try:
+        yield rt
+    finally:
+        rt.engine.dispose()
 
 
 def _keystore() -> KeyStore:
@@ -156,16 +168,128 @@ def keys_retire(kid: str) -> None:
     click.echo(f"key {record.kid} is retired")
 
 
+@main.command()
+@click.argument("practitioner_id")
+@click.option("--program", "program_id", required=True, help="Program id, e.g. botox-cosmetic-injector.")
+def eligibility(practitioner_id: str, program_id: str) -> None:
+    """List every requirement of PROGRAM for a practitioner, met or not, with the numbers.
+    Exits 0 when eligible, 1 when not."""
+    from issuer import service
+
+    with _opened() as rt, rt.sessions() as session:
+        try:
+            outcomes = service.eligibility(session, rt.ctx, practitioner_id, program_id)
+        except IssuerError as exc:
+            raise click.ClickException(exc.detail) from exc
+    unmet = [o for o in outcomes if not o.ok]
+    for outcome in outcomes:
+        click.echo(f"[{'met' if outcome.ok else 'NOT MET':7}] {outcome.detail}")
+    click.echo(f"{'eligible' if not unmet else f'not eligible: {len(unmet)} requirement(s) not met'}")
+    if unmet:
+        sys.exit(1)
+
+
+@main.group()
+def records() -> None:
+    """Import and export practitioners and completion records (CSV)."""
+
+
+@records.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, readable=True))
+@click.option("--dry-run", is_flag=True, help="Report per line what would happen; write nothing.")
+@click.option("--skip-invalid", is_flag=True, help="Write the accepted lines even if some are refused.")
+def records_import(file: str, dry_run: bool, skip_invalid: bool) -> None:
+    """Import FILE (the CSV layout of docs/import-template.csv) in one transaction.
+
+    Prints one line per row: created, updated, unchanged, or refused with the field and
+    the reason. With any refused line nothing is written unless --skip-invalid is given.
+    """
+    from pathlib import Path
+
+    from issuer import imports
+
+    with _opened() as rt, rt.sessions() as session:
+        try:
+            report = imports.import_csv(
+                session, rt.ctx, Path(file).read_bytes(), "cli", dry_run=dry_run, skip_invalid=skip_invalid
+            )
+        except imports.ImportRefused as exc:
+            for line in exc.extensions["lines"]:
+                if line["status"] == "refused":
+                    click.echo(imports.Line(**line).text())
+            raise click.ClickException(exc.detail) from exc
+        except IssuerError as exc:
+            raise click.ClickException(exc.detail) from exc
+    for line in report.lines:
+        click.echo(line.text())
+    counts = report.counts()
+    state = "dry run, nothing written" if dry_run else "written" if report.written else "nothing written"
+    click.echo(
+        f"{counts['created']} created, {counts['updated']} updated, {counts['unchanged']} unchanged, "
+        f"{counts['refused']} refused ({state})"
+    )
+
+
+@records.command("export")
+@click.option("--program", "program_id", default=None, help="Only records of this program.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write to this file instead of standard output.")
+def records_export(program_id: str | None, output: str | None) -> None:
+    """Export practitioners and current records in the import layout (formula cells neutralised)."""
+    from pathlib import Path
+
+    from issuer import imports
+
+    with _opened() as rt, rt.sessions() as session:
+        try:
+            if program_id is not None:
+                rt.ctx.program(program_id)
+            text = imports.export_csv(session, program_id)
+        except IssuerError as exc:
+            raise click.ClickException(exc.detail) from exc
+    if output:
+        Path(output).write_text(text, "utf-8", newline="")
+    else:
+        click.echo(text, nl=False)
+
+
 @main.group()
 def credentials() -> None:
-    """Revoke, suspend and reinstate credentials."""
+    """Issue, revoke, suspend and reinstate credentials."""
+
+
+@credentials.command("issue")
+@click.option("--program", "program_id", required=True, help="Program id.")
+@click.option("--all-eligible", is_flag=True, help="Everyone eligible without a current credential.")
+@click.option("--practitioner", "practitioner_id", default=None, help="One practitioner.")
+@click.option("--dry-run", is_flag=True, help="With --all-eligible: say who would get one; issue nothing.")
+def credentials_issue(
+    program_id: str, all_eligible: bool, practitioner_id: str | None, dry_run: bool
+) -> None:
+    """Issue credentials: to one practitioner, or to --all-eligible with a summary."""
+    from issuer import bulk, service
+
+    if all_eligible == (practitioner_id is not None):
+        raise click.ClickException("give either --all-eligible or --practitioner ID")
+    if dry_run and not all_eligible:
+        raise click.ClickException("--dry-run goes with --all-eligible; use 'issuer eligibility' for one")
+    with _opened() as rt, rt.sessions() as session:
+        try:
+            if practitioner_id is not None:
+                row = service.issue(session, rt.ctx, practitioner_id, program_id, "cli")
+                click.echo(f"issued {row.id}: {rt.ctx.holder_url(row.id)}")
+                return
+            summary = bulk.issue_all_eligible(session, rt.ctx, program_id, "cli", dry_run=dry_run)
+        except IssuerError as exc:
+            raise click.ClickException(exc.detail) from exc
+    for line in summary.text():
+        click.echo(line)
 
 
 def _change(credential_id: str, action: str, reason: str | None) -> None:
     from issuer import service
 
-    rt = _runtime()
-    with rt.sessions() as session:
+    with _opened() as rt, rt.sessions() as session:
         try:
             row = service.change_status(session, rt.ctx, credential_id, action, reason, "cli")
         except IssuerError as exc:

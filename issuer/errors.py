@@ -47,6 +47,14 @@ class BadRequest(IssuerError):
     http_status = 400
 
 
+class PayloadTooLarge(IssuerError):
+    """The request body is larger than the endpoint accepts."""
+
+    code = "payload-too-large"
+    title = "The request body is too large"
+    http_status = 413
+
+
 class NotFound(IssuerError):
     """No such practitioner, credential, program or list."""
 

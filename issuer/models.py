@@ -84,7 +84,11 @@ class Practitioner(Base):
 
 
 class Record(Base):
-    """One completion record (didactic module, hands-on session, exam, CE credits)."""
+    """One completion record (didactic module, hands-on session, exam, CE credits, license
+    check, supervision agreement). Never edited: a correction is a new record whose
+    ``supersedes_id`` names the one it replaces (unique: a record is superseded once).
+    ``program_id`` is ``""`` for practitioner-wide records (license checks, supervision).
+    ``import_key`` is the hash of the imported CSV row, so a re-import adds nothing."""
 
     __tablename__ = "records"
 
@@ -96,6 +100,8 @@ class Record(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(64))
+    supersedes_id: Mapped[str | None] = mapped_column(ForeignKey("records.id"), unique=True, nullable=True)
+    import_key: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
 
     practitioner: Mapped[Practitioner] = relationship(back_populates="records")
 

@@ -46,11 +46,17 @@ class LicenseFacts:
 
 @dataclass(frozen=True)
 class RecordFacts:
-    """One completion record, reduced to what rules read."""
+    """One completion record, reduced to what rules read.
+
+    ``id`` and ``supersedes`` carry corrections: a record that names another in
+    ``supersedes`` replaces it, and the replaced one no longer counts.
+    """
 
     kind: str
     on: date
     data: Mapping[str, Any]
+    id: str = ""
+    supersedes: str | None = None
 
 
 @dataclass(frozen=True)
@@ -61,9 +67,31 @@ class Candidate:
     license: LicenseFacts
     records: tuple[RecordFacts, ...]
 
+    def current(self) -> list[RecordFacts]:
+        """The records that count: every record no other record supersedes."""
+        replaced = {r.supersedes for r in self.records if r.supersedes}
+        return [r for r in self.records if not (r.id and r.id in replaced)]
+
     def of_kind(self, kind: str) -> list[RecordFacts]:
-        """Records of one kind."""
-        return [r for r in self.records if r.kind == kind]
+        """Current (not superseded) records of one kind."""
+        return [r for r in self.current() if r.kind == kind]
+
+
+def current_license(registered: LicenseFacts, records: Sequence[RecordFacts]) -> LicenseFacts:
+    """The license as last checked: the latest current ``license_check`` record (by check
+    date, then by order of entry), or the license as registered when there is none newer."""
+    latest = registered
+    for record in records:
+        if record.kind == "license_check" and record.on >= latest.checked_on:
+            latest = LicenseFacts(
+                number=registered.number,
+                jurisdiction=registered.jurisdiction,
+                status=str(record.data["status"]),
+                expires_on=date.fromisoformat(str(record.data["expires_on"])),
+                checked_on=record.on,
+                checked_source=str(record.data["checked_source"]),
+            )
+    return latest
 
 
 @dataclass(frozen=True)
@@ -346,19 +374,136 @@ class PracticalExamRule:
 @rule("ce_credits")
 @dataclass(frozen=True)
 class CECreditsRule:
-    """Continuing-education credits (often added by a jurisdiction)."""
+    """Continuing-education credits (often added by a jurisdiction).
+
+    With ``credit_types`` (optional), only credits of those types count, e.g.
+    ``["AMA PRA Category 1", "ANCC"]``.
+    """
 
     min: float
+    credit_types: list[str] = field(default_factory=list)
 
     def check(self, candidate: Candidate, today: date) -> list[Outcome]:
-        total = sum(float(r.data.get("credits", 0)) for r in candidate.of_kind("ce_credits"))
+        counted = [
+            r
+            for r in candidate.of_kind("ce_credits")
+            if not self.credit_types or r.data.get("credit_type") in self.credit_types
+        ]
+        total = sum(float(r.data.get("credits", 0)) for r in counted)
+        kinds = f" ({' or '.join(self.credit_types)})" if self.credit_types else ""
         return [
             Outcome(
                 "ce_credits",
                 total >= self.min,
-                f"continuing-education credits: {_num(total)} of {_num(self.min)}",
+                f"continuing-education credits{kinds}: {_num(total)} of {_num(self.min)}",
             )
         ]
+
+
+@rule("supervising_physician")
+@dataclass(frozen=True)
+class SupervisingPhysicianRule:
+    """A supervising physician (a ``supervision`` record) must be on record.
+
+    With ``same_jurisdiction``, the physician's license must be of the candidate's
+    license jurisdiction. Usually scoped with ``professions = ["RN", "PA"]``.
+    """
+
+    same_jurisdiction: bool
+
+    def check(self, candidate: Candidate, today: date) -> list[Outcome]:
+        agreements = [r for r in candidate.of_kind("supervision") if r.on <= today]
+        if self.same_jurisdiction:
+            here = candidate.license.jurisdiction
+            agreements = [r for r in agreements if r.data.get("physician_jurisdiction") == here]
+        if not agreements:
+            where = f" licensed in {candidate.license.jurisdiction}" if self.same_jurisdiction else ""
+            return [
+                Outcome(
+                    "supervision.physician",
+                    False,
+                    f"no supervising physician{where} on record "
+                    f"(required for {candidate.profession} licensees in {candidate.license.jurisdiction})",
+                )
+            ]
+        latest = max(agreements, key=lambda r: r.on)
+        return [
+            Outcome(
+                "supervision.physician",
+                True,
+                f"supervising physician on record: {latest.data.get('physician_name')} "
+                f"(license {latest.data.get('physician_license_number')}, "
+                f"{latest.data.get('physician_jurisdiction')}), agreement of {latest.on.isoformat()}",
+            )
+        ]
+
+
+@rule("profession_not_allowed")
+@dataclass(frozen=True)
+class ProfessionNotAllowedRule:
+    """An overlay that refuses some professions outright, with the reason to show."""
+
+    refused: list[str]
+    reason: str
+
+    def __post_init__(self) -> None:
+        unknown = set(self.refused) - set(PROFESSIONS)
+        if unknown or not self.refused:
+            raise ValueError(f"field 'refused': must list professions among {', '.join(PROFESSIONS)}")
+
+    def check(self, candidate: Candidate, today: date) -> list[Outcome]:
+        if candidate.profession not in self.refused:
+            return [Outcome("license.profession", True, f"profession {candidate.profession} is eligible")]
+        return [
+            Outcome(
+                "license.profession",
+                False,
+                f"profession {candidate.profession} is not allowed for licenses of "
+                f"{candidate.license.jurisdiction}: {self.reason}",
+            )
+        ]
+
+
+@dataclass(frozen=True)
+class ForProfessions:
+    """A rule that applies only to candidates of some professions (``professions = [...]``)."""
+
+    rule: Any
+    professions: tuple[str, ...]
+
+    @property
+    def kind(self) -> str:
+        """The wrapped rule's kind."""
+        return str(self.rule.kind)
+
+    def check(self, candidate: Candidate, today: date) -> list[Outcome]:
+        """The wrapped rule's outcomes, or none when the profession is not concerned."""
+        if candidate.profession not in self.professions:
+            return []
+        outcomes: list[Outcome] = self.rule.check(candidate, today)
+        return outcomes
+
+    def counted(self, candidate: Candidate, today: date) -> RecordFacts | None:
+        """The wrapped rule's counted record (exam rules), if the profession is concerned."""
+        if candidate.profession not in self.professions:
+            return None
+        found: RecordFacts | None = self.rule.counted(candidate, today)
+        return found
+
+    def describe(self) -> dict[str, Any]:
+        """JSON form: the rule's own fields plus ``professions``."""
+        return {**_describe_rule(self.rule), "professions": list(self.professions)}
+
+
+def _describe_rule(item: Any) -> dict[str, Any]:
+    if isinstance(item, ForProfessions):
+        return item.describe()
+    described: dict[str, Any] = {"kind": item.kind}
+    for f in dataclasses.fields(item):
+        value = getattr(item, f.name)
+        if _required(f) or value != (f.default_factory() if callable(f.default_factory) else f.default):
+            described[f.name] = value
+    return described
 
 
 @dataclass(frozen=True)
@@ -400,14 +545,15 @@ class Program:
         for item in self.rules_for(candidate.license.jurisdiction):
             if item.kind == kind:
                 found: RecordFacts | None = item.counted(candidate, today)
-                return found
+                if found is not None:
+                    return found
         return None
 
     def describe(self) -> dict[str, Any]:
         """JSON description for ``GET /api/v1/programs``."""
 
         def rules_json(rules: Sequence[Any]) -> list[dict[str, Any]]:
-            return [{"kind": r.kind, **dataclasses.asdict(r)} for r in rules]
+            return [_describe_rule(r) for r in rules]
 
         return {
             "id": self.id,
@@ -450,7 +596,13 @@ _FIELD_TYPES: dict[str, tuple[str, Callable[[object], bool]]] = {
     ),
     "float": ("a non-negative number", _is_number),
     "int": ("a non-negative whole number", lambda v: isinstance(v, int) and _is_number(v)),
+    "bool": ("true or false", lambda v: isinstance(v, bool)),
+    "str": ("a non-empty string", lambda v: isinstance(v, str) and bool(v.strip())),
 }
+
+
+def _required(f: dataclasses.Field[Any]) -> bool:
+    return f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
 
 
 def _build_rules(raw: object, where: str) -> tuple[Any, ...]:
@@ -468,22 +620,36 @@ def _build_rules(raw: object, where: str) -> tuple[Any, ...]:
             raise ConfigurationError(
                 f"{spot}: unknown rule kind {kind!r} (known: {', '.join(sorted(RULE_KINDS))})"
             )
+        professions = params.pop("professions", None)
+        if professions is not None and (
+            not isinstance(professions, list)
+            or not professions
+            or not all(isinstance(p, str) and p in PROFESSIONS for p in professions)
+        ):
+            raise ConfigurationError(
+                f"{spot} ({kind}): field 'professions' must be a non-empty list among "
+                f"{', '.join(PROFESSIONS)}"
+            )
         names = {f.name for f in dataclasses.fields(cls)}
-        extra, missing = set(params) - names, names - set(params)
+        required = {f.name for f in dataclasses.fields(cls) if _required(f)}
+        extra, missing = set(params) - names, required - set(params)
         if extra or missing:
             raise ConfigurationError(
                 f"{spot} ({kind}): unexpected fields {sorted(extra)}, missing fields {sorted(missing)}"
             )
         for f in dataclasses.fields(cls):
+            if f.name not in params:
+                continue
             expected, fits = _FIELD_TYPES[str(f.type)]
             if not fits(params[f.name]):
                 raise ConfigurationError(
                     f"{spot} ({kind}): field '{f.name}' has the wrong type (expected {expected})"
                 )
         try:
-            built.append(cls(**params))
+            made = cls(**params)
         except (ValueError, TypeError) as exc:
             raise ConfigurationError(f"{spot} ({kind}): {exc}") from exc
+        built.append(ForProfessions(made, tuple(professions)) if professions is not None else made)
     return tuple(built)
 
 

@@ -59,8 +59,24 @@ class PractitionerIn(_Strict):
     license: LicenseIn
 
 
+LicenseNumber = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+RecordId = Annotated[str, StringConstraints(min_length=1, max_length=36)]
+Jurisdiction = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}-[A-Z0-9]{1,3}$")]
+LicenseStatus = Literal["active", "inactive", "expired", "suspended", "revoked", "probation"]
+SourceUrl = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=r"^https?://\S+$")]
+
+
 class _RecordBase(_Strict):
     program_id: ProgramId
+    #: A correction: the id of the record (same practitioner, same kind) this one replaces.
+    supersedes: RecordId | None = None
+
+
+class _PractitionerRecordBase(_Strict):
+    """Records about the practitioner rather than one program (``program_id`` optional)."""
+
+    program_id: ProgramId | None = None
+    supersedes: RecordId | None = None
 
 
 class DidacticIn(_RecordBase):
@@ -80,6 +96,8 @@ class HandsOnIn(_RecordBase):
     supervised_injections: Annotated[int, Field(ge=0, le=10_000)]
     live_models: Annotated[int, Field(ge=0, le=1_000)]
     supervisor: ShortText
+    #: The supervisor's own credential, e.g. "MD, TX license MD-000123".
+    supervisor_credential: ShortText | None = None
     completed_on: date
 
 
@@ -113,13 +131,47 @@ class CECreditsIn(_RecordBase):
     kind: Literal["ce_credits"]
     credits: Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False)]
     provider: ShortText
+    #: e.g. "AMA PRA Category 1", "ANCC", "AANP", "AAPA" (rules may count only some types).
+    credit_type: ShortText | None = None
     completed_on: date
 
 
+class LicenseCheckIn(_PractitionerRecordBase):
+    """A check of the practitioner's license with its board; the latest one counts."""
+
+    kind: Literal["license_check"]
+    status: LicenseStatus
+    expires_on: date
+    checked_on: date
+    checked_source: SourceUrl
+
+
+class SupervisionIn(_PractitionerRecordBase):
+    """A supervising physician on record (some jurisdictions require one for RN and PA)."""
+
+    kind: Literal["supervision"]
+    physician_name: ShortText
+    physician_license_number: LicenseNumber
+    physician_jurisdiction: Jurisdiction
+    agreement_on: date
+
+
 RecordIn = Annotated[
-    DidacticIn | HandsOnIn | WrittenExamIn | PracticalExamIn | CECreditsIn,
+    DidacticIn | HandsOnIn | WrittenExamIn | PracticalExamIn | CECreditsIn | LicenseCheckIn | SupervisionIn,
     Field(discriminator="kind"),
 ]
+#: The field that holds each kind's date.
+DATE_FIELDS = {
+    "didactic": "completed_on",
+    "hands_on": "completed_on",
+    "written_exam": "taken_on",
+    "practical_exam": "taken_on",
+    "ce_credits": "completed_on",
+    "license_check": "checked_on",
+    "supervision": "agreement_on",
+}
+#: Records about the practitioner, not one program.
+PRACTITIONER_KINDS = ("license_check", "supervision")
 RECORD_ADAPTER: TypeAdapter[Any] = TypeAdapter(RecordIn)
 
 
@@ -128,6 +180,13 @@ class IssueIn(_Strict):
 
     practitioner_id: Annotated[str, StringConstraints(min_length=1, max_length=36)]
     program_id: ProgramId
+
+
+class BulkIssueIn(_Strict):
+    """``POST /api/v1/credentials/bulk``."""
+
+    program_id: ProgramId
+    dry_run: bool = False
 
 
 class ReasonIn(_Strict):

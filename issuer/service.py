@@ -26,8 +26,8 @@ from issuer import qr
 from issuer.config import Config
 from issuer.errors import ConfigurationError, Conflict, NotEligible, NotFound, ValidationFailed
 from issuer.models import ApiToken, Credential, Practitioner, Record, StatusEntry, StatusList
-from issuer.programs import Candidate, LicenseFacts, Outcome, Program, RecordFacts
-from issuer.schemas import PractitionerIn
+from issuer.programs import Candidate, LicenseFacts, Outcome, Program, RecordFacts, current_license
+from issuer.schemas import DATE_FIELDS, PractitionerIn
 from keys import KeyStore
 from vc import credential as vcc
 from vc import jose
@@ -108,8 +108,28 @@ def create_practitioner(
         created_by=actor,
     )
     session.add(practitioner)
+    session.add(initial_license_check(practitioner))
     session.commit()
     return practitioner
+
+
+def initial_license_check(practitioner: Practitioner) -> Record:
+    """The registration's license check, kept as the first ``license_check`` record."""
+    return Record(
+        id=str(uuid.uuid4()),
+        practitioner_id=practitioner.id,
+        program_id="",
+        kind="license_check",
+        completed_on=practitioner.license_checked_on,
+        data={
+            "status": practitioner.license_status,
+            "expires_on": practitioner.license_expires_on.isoformat(),
+            "checked_on": practitioner.license_checked_on.isoformat(),
+            "checked_source": practitioner.license_checked_source,
+        },
+        created_at=practitioner.created_at,
+        created_by=practitioner.created_by,
+    )
 
 
 def get_practitioner(session: Session, practitioner_id: str) -> Practitioner:
@@ -121,50 +141,105 @@ def get_practitioner(session: Session, practitioner_id: str) -> Practitioner:
 
 
 def add_record(session: Session, ctx: IssuerContext, practitioner_id: str, body: Any, actor: str) -> Record:
-    """Store one completion record (validated by :mod:`issuer.schemas`)."""
+    """Store one record (validated by :mod:`issuer.schemas`) and commit.
+
+    Raises :class:`ValidationFailed` for an unknown program, a future date or a bad
+    ``supersedes``; :class:`Conflict` if the superseded record already has a correction.
+    """
     practitioner = get_practitioner(session, practitioner_id)
-    ctx.program(body.program_id)
-    data = body.model_dump(mode="json", exclude={"program_id", "kind"})
-    on = getattr(body, "completed_on", None) or body.taken_on
+    record = new_record(session, ctx, practitioner, body, actor)
+    session.add(record)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict(f"record {body.supersedes} has already been superseded") from None
+    return record
+
+
+def new_record(
+    session: Session,
+    ctx: IssuerContext,
+    practitioner: Practitioner,
+    body: Any,
+    actor: str,
+    import_key: str | None = None,
+) -> Record:
+    """Check ``body`` against the practitioner's records and build (not add) the row."""
+    if body.program_id:
+        ctx.program(body.program_id)
+    program_id = body.program_id or ""
+    date_field = DATE_FIELDS[body.kind]
+    on: date = getattr(body, date_field)
     if on > ctx.now().date():
         raise ValidationFailed(
             "a completion date cannot be in the future",
-            errors=[
-                {
-                    "field": "completed_on" if hasattr(body, "completed_on") else "taken_on",
-                    "detail": "date is in the future",
-                }
-            ],
+            errors=[{"field": date_field, "detail": "date is in the future"}],
         )
-    record = Record(
+    if body.supersedes is not None:
+        _check_supersedes(session, practitioner, body.kind, program_id, body.supersedes)
+    data = body.model_dump(mode="json", exclude={"program_id", "kind", "supersedes"}, exclude_none=True)
+    return Record(
         id=str(uuid.uuid4()),
         practitioner_id=practitioner.id,
-        program_id=body.program_id,
+        program_id=program_id,
         kind=body.kind,
         completed_on=on,
         data=data,
         created_at=ctx.now(),
         created_by=actor,
+        supersedes_id=body.supersedes,
+        import_key=import_key,
     )
-    session.add(record)
-    session.commit()
-    return record
 
 
-def record_json(record: Record) -> dict[str, Any]:
-    """API form of a record."""
+def _check_supersedes(
+    session: Session, practitioner: Practitioner, kind: str, program_id: str, old_id: str
+) -> None:
+    old = session.get(Record, old_id)
+    problem = None
+    if old is None or old.practitioner_id != practitioner.id:
+        problem = "no such record for this practitioner"
+    elif old.kind != kind or old.program_id != program_id:
+        problem = f"a {kind} record can only supersede a {kind} record of the same program"
+    if problem:
+        raise ValidationFailed(
+            f"supersedes: {problem}", errors=[{"field": "supersedes", "detail": problem}]
+        )
+    taken = session.scalars(select(Record.id).where(Record.supersedes_id == old_id)).first()
+    if taken is not None:
+        raise Conflict(f"record {old_id} has already been superseded by {taken}", superseded_by=taken)
+
+
+def record_json(record: Record, superseded_by: str | None = None) -> dict[str, Any]:
+    """API form of a record (``program_id`` is null for practitioner-wide records)."""
     return {
         "id": record.id,
-        "program_id": record.program_id,
+        "program_id": record.program_id or None,
         "kind": record.kind,
         **record.data,
+        "supersedes": record.supersedes_id,
+        "superseded_by": superseded_by,
         "created_at": vcc.timestamp(record.created_at),
         "created_by": record.created_by,
     }
 
 
+def records_json(practitioner: Practitioner) -> dict[str, list[dict[str, Any]]]:
+    """Every record of a practitioner, superseded ones included (with ``superseded_by``):
+    ``records`` (evidence) and ``license_checks``."""
+    replaced = {r.supersedes_id: r.id for r in practitioner.records if r.supersedes_id}
+    out: dict[str, list[dict[str, Any]]] = {"records": [], "license_checks": []}
+    for r in practitioner.records:
+        out["license_checks" if r.kind == "license_check" else "records"].append(
+            record_json(r, replaced.get(r.id))
+        )
+    return out
+
+
 def practitioner_json(p: Practitioner) -> dict[str, Any]:
-    """API form of a practitioner."""
+    """API form of a practitioner, with the license as last checked."""
+    lic = license_of(p)
     return {
         "id": p.id,
         "given_name": p.given_name,
@@ -172,38 +247,53 @@ def practitioner_json(p: Practitioner) -> dict[str, Any]:
         "email": p.email,
         "profession": p.profession,
         "license": {
-            "number": p.license_number,
-            "jurisdiction": p.license_jurisdiction,
-            "status": p.license_status,
-            "expires_on": p.license_expires_on.isoformat(),
-            "checked_on": p.license_checked_on.isoformat(),
-            "checked_source": p.license_checked_source,
+            "number": lic.number,
+            "jurisdiction": lic.jurisdiction,
+            "status": lic.status,
+            "expires_on": lic.expires_on.isoformat(),
+            "checked_on": lic.checked_on.isoformat(),
+            "checked_source": lic.checked_source,
         },
         "created_at": vcc.timestamp(p.created_at),
+        "created_by": p.created_by,
     }
 
 
 # --- eligibility ------------------------------------------------------------------------
 
 
-def candidate_of(practitioner: Practitioner, program_id: str) -> Candidate:
-    """The facts eligibility reads, from the practitioner's records for ``program_id``."""
+def _facts(practitioner: Practitioner, program_id: str | None) -> Candidate:
+    records = tuple(
+        RecordFacts(kind=r.kind, on=r.completed_on, data=r.data, id=r.id, supersedes=r.supersedes_id)
+        for r in practitioner.records
+        if program_id is None or r.program_id in (program_id, "")
+    )
+    registered = LicenseFacts(
+        number=practitioner.license_number,
+        jurisdiction=practitioner.license_jurisdiction,
+        status=practitioner.license_status,
+        expires_on=practitioner.license_expires_on,
+        checked_on=practitioner.license_checked_on,
+        checked_source=practitioner.license_checked_source,
+    )
+    bare = Candidate(profession=practitioner.profession, license=registered, records=records)
     return Candidate(
         profession=practitioner.profession,
-        license=LicenseFacts(
-            number=practitioner.license_number,
-            jurisdiction=practitioner.license_jurisdiction,
-            status=practitioner.license_status,
-            expires_on=practitioner.license_expires_on,
-            checked_on=practitioner.license_checked_on,
-            checked_source=practitioner.license_checked_source,
-        ),
-        records=tuple(
-            RecordFacts(kind=r.kind, on=r.completed_on, data=r.data)
-            for r in practitioner.records
-            if r.program_id == program_id
-        ),
+        license=current_license(registered, bare.current()),
+        records=records,
     )
+
+
+def license_of(practitioner: Practitioner) -> LicenseFacts:
+    """The practitioner's license as last checked (latest current ``license_check``)."""
+    return _facts(practitioner, None).license
+
+
+def candidate_of(practitioner: Practitioner, program_id: str) -> Candidate:
+    """The facts eligibility reads: the license as last checked, and the practitioner's
+    records for ``program_id`` and practitioner-wide ones (superseded ones are kept here
+    and left out by :meth:`Candidate.of_kind`)."""
+    return _facts(practitioner, program_id)
 
 
 def eligibility(session: Session, ctx: IssuerContext, practitioner_id: str, program_id: str) -> list[Outcome]:
@@ -370,12 +460,12 @@ def issue(
         family_name=practitioner.family_name,
         profession=practitioner.profession,
         license=vcc.LicenseEvidence(
-            jurisdiction=practitioner.license_jurisdiction,
-            number=practitioner.license_number,
-            status=practitioner.license_status,
-            expires_on=practitioner.license_expires_on,
-            checked_on=practitioner.license_checked_on,
-            checked_source=practitioner.license_checked_source,
+            jurisdiction=candidate.license.jurisdiction,
+            number=candidate.license.number,
+            status=candidate.license.status,
+            expires_on=candidate.license.expires_on,
+            checked_on=candidate.license.checked_on,
+            checked_source=candidate.license.checked_source,
         ),
         achievement=vcc.Achievement(
             program_id=program.id,
