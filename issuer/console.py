@@ -120,6 +120,9 @@ def _guard() -> Response | None:
 @bp.after_request
 def _no_store(response: Response) -> Response:
     response.headers["Cache-Control"] = "no-store"
+    # Not no-referrer: under it browsers send "Origin: null" with same-origin form posts,
+    # and the Origin check above needs the real one. Nothing leaks to other sites.
+    response.headers["Referrer-Policy"] = "same-origin"
     return response
 
 
