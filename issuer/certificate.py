@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from issuer.errors import NotFound
 from issuer.models import Credential, CredentialDocument
 from issuer.service import IssuerContext
+from vc.credential import PROFESSIONS
 
 PAPERS = {"a4": "A4", "letter": "Letter"}
 QR_MM = 40
@@ -73,7 +74,8 @@ def render(ctx: IssuerContext, row: Credential, paper: str) -> bytes:
     line("This certifies that", 12)
     line(f"{practitioner.given_name} {practitioner.family_name}", 24, bold=True)
     line(
-        f"{practitioner.profession}, license {practitioner.license_jurisdiction}",
+        f"{PROFESSIONS.get(practitioner.profession, practitioner.profession)}, "
+        f"license {practitioner.license_jurisdiction}",
         11,
         gap=6,
     )

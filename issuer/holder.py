@@ -10,6 +10,7 @@ from flask import Blueprint, Flask, Response, request
 
 from issuer.certificate import certificate
 from issuer.web import ctx, db
+from vc.credential import PROFESSIONS
 
 bp = Blueprint("holder", __name__)
 
@@ -52,3 +53,4 @@ def install(app: Flask) -> None:
     """Register the blueprint and the template helper."""
     app.register_blueprint(bp)
     app.add_template_global(linkedin_url, "linkedin_url")
+    app.jinja_env.globals["professions"] = PROFESSIONS

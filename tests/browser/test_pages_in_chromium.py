@@ -17,6 +17,12 @@ from tests.e2e.test_issue_scan_verify import admin, certify, scan
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.db]
 
 
+def expect(locator: Any) -> Any:
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(locator)
+
+
 def verdict_of(page: Any) -> str:
     status: str = page.locator("section.verdict").get_attribute("data-status")
     return status
@@ -57,7 +63,7 @@ def test_scanned_qr_opens_valid_page_then_revoked_in_console_after_ttl(
     console.goto(f"{stack.issuer.url}/console/credentials/{issued['id']}")
     console.fill("#reason-revoke", "issued in error")
     console.click("button.danger")
-    assert "Credential revoked." in console.inner_text("main")
+    expect(console.locator("main")).to_contain_text("Credential revoked.")
     shoot(console, "console-credential-revoked")
 
     page.goto(url)
@@ -134,7 +140,7 @@ def test_holder_page_copy_link_button_runs_from_the_static_script(stack: Stack, 
     button = page.locator("button.copy-button")
     assert button.is_visible()  # shown by copy-link.js; hidden without JavaScript
     button.click()
-    assert page.locator(".copy-status").inner_text() == "Link copied."
+    expect(page.locator(".copy-status")).to_have_text("Link copied.")  # waits for the promise
 
 
 def test_console_by_keyboard_only(stack: Stack, pages: Pages) -> None:
@@ -160,7 +166,7 @@ def test_console_by_keyboard_only(stack: Stack, pages: Pages) -> None:
     tab_to("q")
     page.keyboard.type("k@example")
     page.keyboard.press("Enter")
-    page.wait_for_load_state()
+    page.wait_for_url("**/console/?q=**")
     shoot(page, "console-search")
     for _ in range(20):
         page.keyboard.press("Tab")
@@ -174,8 +180,7 @@ def test_console_by_keyboard_only(stack: Stack, pages: Pages) -> None:
     tab_to("reason-suspend")
     page.keyboard.type("license under review")
     page.keyboard.press("Enter")
-    page.wait_for_load_state()
-    assert "Credential suspended." in page.inner_text("main")
+    expect(page.locator("main")).to_contain_text("Credential suspended.")
     shoot(page, "console-credential")
 
 
@@ -183,7 +188,8 @@ def test_pages_send_security_headers(stack: Stack) -> None:
     issued = certify(stack, "h@example.org")
     verify = http("GET", issued["verify_url"])
     assert verify.headers["Referrer-Policy"] == "no-referrer"
-    for reply in (verify, http("GET", issued["holder_url"]), http("GET", f"{stack.issuer.url}/console/login")):
+    console = http("GET", f"{stack.issuer.url}/console/login")
+    for reply in (verify, http("GET", issued["holder_url"]), console):
         csp = reply.headers["Content-Security-Policy"]
         assert "frame-ancestors 'none'" in csp and "'unsafe-inline'" not in csp
         assert "<script>" not in reply.body.decode()
