@@ -149,3 +149,12 @@ def test_holder_page_qr_svg_is_print_size(issuer_client: FlaskClient, tokens: di
 
     image = Image.open(io.BytesIO(png))
     assert image.size[0] >= 290  # 10 px a module: 300 dpi prints it at >= 25 mm
+
+
+def test_qr_svg_prints_at_least_25_mm(issuer_client: FlaskClient, tokens: dict[str, str]) -> None:
+    body = issue(issuer_client, tokens, enrol(issuer_client, tokens))
+
+    svg = issuer_client.get(f"/credentials/{body['id']}/qr.svg").get_data(as_text=True)
+
+    width = re.match(r'<svg width="(\d+(?:\.\d+)?)mm"', svg)
+    assert width and float(width.group(1)) >= 25
