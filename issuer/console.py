@@ -210,7 +210,15 @@ def index() -> str:
         )
         credentials = list(
             db().scalars(
-                select(Credential).where(Credential.id.ilike(f"{query.lower()}%")).limit(20)
+                select(Credential)
+                .where(
+                    or_(
+                        Credential.id.ilike(f"{query.lower()}%"),
+                        Credential.practitioner_id.in_([p.id for p in practitioners]),
+                    )
+                )
+                .order_by(Credential.issued_at.desc())
+                .limit(20)
             )
         )
     else:
