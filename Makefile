@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: venv run test lint typecheck unit bench clean
+.PHONY: venv run test lint typecheck unit bench clean system-deps
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=...)")'
@@ -20,8 +20,12 @@ run: venv
 	@bash scripts/run-dev.sh
 
 ## Lint, type-check and run every test (database tests also on PostgreSQL when TEST_DATABASE_URL is set).
-test: venv lint typecheck
+test: venv system-deps lint typecheck
 	$(PY) -m pytest
+
+## chromium, chromium-driver, poppler-utils, fonts-dejavu-core (apt-get, when root and missing).
+system-deps:
+	@bash scripts/system-deps.sh
 
 lint: venv
 	$(PY) -m ruff check .

@@ -23,7 +23,7 @@ def create_app(
 ) -> Flask:
     """Build the issuer app: settings (defaults, ``ISSUER_*`` environment, ``test_config``),
     programs, keys and database are loaded once here; a problem stops start-up."""
-    from issuer import api, public, web
+    from issuer import api, console, holder, public, web
 
     settings = config_module.load(test_config)
     app = Flask(__name__, template_folder=str(TEMPLATES))
@@ -33,4 +33,6 @@ def create_app(
     web.install(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(public.bp)
+    holder.install(app)
+    console.install(app, settings)
     return app

@@ -114,6 +114,32 @@ def token_create(role: str, label: str) -> None:
 
 
 @main.group()
+def staff() -> None:
+    """Staff accounts of the web console (/console)."""
+
+
+@staff.command("create")
+@click.option("--email", required=True, help="The staff member's e-mail address (their login).")
+@click.option("--role", required=True, metavar="[admin|certifier|registrar]")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def staff_create(email: str, role: str, password_stdin: bool) -> None:
+    """Create a console account; the password is asked for (or read with --password-stdin)."""
+    from issuer import staff as staff_accounts
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    rt = _runtime()
+    with rt.sessions() as session:
+        try:
+            account = staff_accounts.create_account(session, rt.ctx, email, role, password)
+        except IssuerError as exc:
+            raise click.ClickException(exc.detail) from exc
+    click.echo(f"staff account {account.email} ({account.role}) created")
+
+
+@main.group()
 def keys() -> None:
     """Signing keys."""
 

@@ -29,6 +29,7 @@ class Config:
     status_list_ttl: int = 300
     signing_alg: str = "ES256"
     max_body_bytes: int = 1 << 20
+    secret_key: str = ""
 
     def __post_init__(self) -> None:
         for name in ("issuer_url", "verifier_url"):
@@ -61,6 +62,7 @@ _ENV = {
     "ISSUER_PROGRAMS": "programs",
     "ISSUER_STATUS_LIST_TTL": "status_list_ttl",
     "ISSUER_SIGNING_ALG": "signing_alg",
+    "ISSUER_SECRET_KEY": "secret_key",
 }
 
 

@@ -78,7 +78,7 @@ def require(*roles: str) -> Callable[[F], F]:
 
 
 def _wants_html() -> bool:
-    if request.endpoint in HTML_ENDPOINTS:
+    if request.endpoint in HTML_ENDPOINTS or (request.endpoint or "").startswith("console."):
         return True
     if request.endpoint is None and not request.path.startswith(("/api/", "/status/", "/.well-known/")):
         return request.accept_mimetypes.accept_html

@@ -17,6 +17,17 @@ done
 
 "$BIN/issuer" init
 "$BIN/issuer" demo --admin-token > var/demo.txt
+# A demo console account, created once; its password is kept in var/ (never committed).
+if [ ! -s var/demo-staff.txt ]; then
+  STAFF_PASSWORD="$("$BIN/python" -c 'import secrets; print(secrets.token_urlsafe(12))')"
+  if echo "$STAFF_PASSWORD" | "$BIN/issuer" staff create --email admin@demo.example --role admin --password-stdin; then
+    printf 'console login:    %s/console  (admin@demo.example / %s)\n' "$ISSUER_URL" "$STAFF_PASSWORD" > var/demo-staff.txt
+  else
+    echo "console login:    $ISSUER_URL/console  (admin@demo.example exists; create another with 'issuer staff create')" > var/demo-staff.txt
+  fi
+  chmod 600 var/demo-staff.txt
+fi
+cat var/demo-staff.txt >> var/demo.txt
 
 "$BIN/issuer" serve --host 127.0.0.1 --port 5000 > var/issuer.log 2>&1 &
 ISSUER_PID=$!

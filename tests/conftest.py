@@ -42,6 +42,17 @@ class FakeClock:
         self.now += timedelta(**delta)
 
 
+@pytest.fixture(scope="session")
+def verifier_keys_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where verifier apps built by tests keep their receipt key (never the repo's var/)."""
+    return tmp_path_factory.mktemp("verifier-keys")
+
+
+@pytest.fixture(autouse=True)
+def _verifier_keys_env(monkeypatch: pytest.MonkeyPatch, verifier_keys_dir: Path) -> None:
+    monkeypatch.setenv("VERIFIER_KEYS_DIR", str(verifier_keys_dir))
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock(datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC))

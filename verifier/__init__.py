@@ -2,8 +2,9 @@
 
 Use :func:`create_app`; the pieces are :mod:`verifier.core` (the verdict, no Flask),
 :mod:`verifier.resolver` (fetching and caching), :mod:`verifier.registry` (trust registry),
-:mod:`verifier.config` (settings) and :mod:`verifier.views` (HTTP). This package imports
-:mod:`vc`, never ``issuer``, ``keys`` or SQLAlchemy.
+:mod:`verifier.config` (settings), :mod:`verifier.receipt` (signed receipts, with the
+verifier's own key) and :mod:`verifier.views` (HTTP). This package imports :mod:`vc` and
+:mod:`keys` (for its own receipt key), never ``issuer`` or SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from flask import Flask
 from verifier import views
 from verifier.config import DEFAULTS, Settings, settings_from
 from verifier.core import Policy, Verdict, Verifier
+from verifier.receipt import ReceiptSigner
 from verifier.registry import ConfigError, RegistryError, TrustedIssuer, TrustRegistry
 from verifier.resolver import Clock, Fetch, FetchError, FetchResponse, Resolver
 
@@ -84,5 +86,6 @@ def create_app(
         settings.registry, resolver, Policy(settings.algorithms, settings.leeway), now
     )
     app.extensions["verifier"] = Services(settings, resolver, verifier)
+    app.extensions["verifier_receipts"] = ReceiptSigner(str(app.config["KEYS_DIR"]))
     views.init_app(app)
     return app

@@ -15,6 +15,9 @@ Flask config keys (the environment variable without its ``VERIFIER_`` prefix):
     Least time between two JWKS refreshes caused by an unknown ``kid`` (default ``30``).
 ``JWKS_DEFAULT_MAX_AGE_SECONDS``
     JWKS freshness when the issuer sends no ``Cache-Control: max-age`` (default ``300``).
+``KEYS_DIR``
+    Where the verifier keeps its own receipt-signing key (``VERIFIER_KEYS_DIR``, default
+    ``var/verifier-keys``); generated on first start, never an issuer's key.
 ``MAX_CONTENT_LENGTH``
     Largest request body (default 64 KiB; larger requests get ``413``).
 """
@@ -41,6 +44,7 @@ DEFAULTS: dict[str, Any] = {
     "LEEWAY_SECONDS": 60,
     "JWKS_REFRESH_INTERVAL_SECONDS": 30,
     "JWKS_DEFAULT_MAX_AGE_SECONDS": 300,
+    "KEYS_DIR": "var/verifier-keys",
     "MAX_CONTENT_LENGTH": 64 * 1024,
     "MAX_FORM_MEMORY_SIZE": 64 * 1024,
 }

@@ -101,6 +101,10 @@ class Verdict:
     checks: tuple[Check, ...]
     credential: dict[str, Any] | None
     checked_at: datetime
+    #: What the checks were made against (``kid``, ``alg``, ``issuer_id``, ``status_entries``);
+    #: empty unless the credential was authentic. Not part of the API body; the employer view
+    #: and the signed verification receipt show it.
+    evidence: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """The API body: ``status``, ``checks``, ``credential`` (or null), ``checked_at``."""
@@ -143,6 +147,7 @@ class _Run:
     now: datetime
     checks: list[Check] = field(default_factory=list)
     outcomes: set[str] = field(default_factory=set)
+    evidence: dict[str, Any] = field(default_factory=dict)
 
     def passed(self, check_id: str, detail: str) -> None:
         self.checks.append(Check(check_id, True, detail))
@@ -153,9 +158,10 @@ class _Run:
 
     def verdict(self, credential: dict[str, Any] | None = None) -> Verdict:
         status = next((s for s in PRECEDENCE if s in self.outcomes), VALID)
-        if status == NOT_AUTHENTIC:
-            credential = None
-        return Verdict(status, tuple(self.checks), credential, self.now)
+        evidence = dict(self.evidence)
+        if status == NOT_AUTHENTIC or credential is None:
+            credential, evidence = None, {}
+        return Verdict(status, tuple(self.checks), credential, self.now, evidence)
 
 
 def _utc(moment: datetime) -> str:
@@ -301,6 +307,8 @@ class Verifier:
         if checked is None:
             return run.verdict()
         credential = {**summary(checked), "issuer_name": issuer.name}
+        header, _ = jose.split(token)
+        run.evidence.update(kid=header.get("kid"), alg=header.get("alg"), issuer_id=issuer.id)
         self._check_validity(run, checked)
         self._check_status(run, unverified, issuer)
         return run.verdict(credential)
@@ -386,6 +394,9 @@ class Verifier:
                 detail = f"The status entries are unreadable: {exc.detail}."
                 run.failed(purpose, detail, STATUS_UNKNOWN)
             return
+        run.evidence["status_entries"] = [
+            {"purpose": e.purpose, "list_url": e.list_url, "index": e.index} for e in entries
+        ]
         for purpose, outcome in STATUS_PURPOSES.items():
             mine = [entry for entry in entries if entry.purpose == purpose]
             if not mine:

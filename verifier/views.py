@@ -3,6 +3,11 @@
 * ``POST /api/v1/verify``: JSON ``{"credential": ...}`` or ``{"qr": ...}`` -> verdict JSON.
 * ``GET /``: a form to paste a credential (or a verification link); ``POST /`` judges it.
 * ``GET /v/<id>?issuer=...``: what a QR code opens; the same verdict as the API.
+  ``&view=employer`` adds every check, the full license number and evidence, the key id and
+  status list positions; ``GET /v/<id>/receipt?issuer=...`` downloads a signed receipt.
+* ``POST /upload``: a photo or screenshot of a QR code, decoded on the server.
+* ``POST /receipt``: a signed receipt for a pasted credential or link.
+* ``GET /.well-known/jwks.json``: the verifier's own public key, which signs receipts.
 
 Errors are one tree (werkzeug's ``HTTPException``, plus anything unexpected as 500),
 translated once in :func:`init_app`: RFC 9457 problem JSON under ``/api/``, an HTML page
@@ -24,6 +29,7 @@ from flask import (
     make_response,
     render_template,
     request,
+    url_for,
 )
 from werkzeug.exceptions import BadRequest, HTTPException, MethodNotAllowed
 
@@ -39,12 +45,15 @@ from verifier.core import (
     Verdict,
     Verifier,
 )
+from verifier.qrimage import MAX_UPLOAD_BYTES, UnreadableImage, decode_qr
+from verifier.receipt import RECEIPT_TYP, ReceiptSigner
 
 bp = Blueprint("verifier", __name__)
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'"
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
     ),
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
@@ -94,7 +103,20 @@ PRESENTATION: dict[str, tuple[str, str, str]] = {
         "We could not confirm that this certification is still current. "
         "Please try again in a few minutes.",
     ),
+    # Added by the issuer's supersession work; shown whenever a verdict carries it.
+    "superseded": (
+        "bad",
+        "Replaced by a newer certificate — do not rely on this one",
+        "The issuer has replaced this certification with a newer one.",
+    ),
 }
+#: Anything the page does not know is never shown as good.
+UNKNOWN_PRESENTATION = (
+    "unknown",
+    "Could not confirm this certificate",
+    "Its current status could not be established. Do not rely on it.",
+)
+NOTE_TEXT = {"expiring_soon": "Expires soon"}
 
 
 def _verifier() -> Verifier:
@@ -146,16 +168,30 @@ def api_verify() -> Response:
     return jsonify(verdict.to_json())
 
 
-def _render_verdict(verdict: Verdict) -> str:
-    tone, headline, advice = PRESENTATION[verdict.status]
+def _render_verdict(
+    verdict: Verdict, *, employer: bool = False, receipt_url: str | None = None, source: str = ""
+) -> str:
+    tone, headline, advice = PRESENTATION.get(verdict.status, UNKNOWN_PRESENTATION)
+    if tone == "good" and verdict.status != VALID:  # never green unless valid
+        tone = "unknown"
+    body = verdict.to_json()
+    authentic = verdict.credential is not None and verdict.status != NOT_AUTHENTIC
+    notes = body.get("notes") or []
     return render_template(
         "verifier/verdict.html",
         verdict=verdict,
         tone=tone,
         headline=headline,
         advice=advice,
-        credential=verdict.credential,
+        credential=verdict.credential if authentic else None,
+        evidence=verdict.evidence if authentic else {},
+        notes=[n for n in notes if isinstance(n, dict)] if authentic else [],
+        note_text=NOTE_TEXT,
+        superseded_by=body.get("superseded_by") if authentic else None,
         checked_at=verdict.checked_at.strftime("%H:%M UTC"),
+        employer=employer,
+        receipt_url=receipt_url,
+        source=source,
     )
 
 
@@ -174,15 +210,87 @@ def index_post() -> Response:
             "verifier/index.html", error="Paste a credential or a verification link first."
         )
         return make_response(page, 400)
-    return make_response(_render_verdict(_verifier().verify_qr(text)))
+    employer = request.form.get("view") == "employer"
+    return make_response(
+        _render_verdict(_verifier().verify_qr(text), employer=employer, source=text.strip())
+    )
+
+
+def _link_issuer() -> str | None:
+    issuers = request.args.getlist("issuer")
+    return issuers[0] if len(issuers) == 1 else None
 
 
 @bp.get("/v/<credential_id>")
-def link_page(credential_id: str) -> str:
+def link_page(credential_id: str) -> Response:
     """The page a QR code opens: the verdict for this credential of this issuer."""
-    issuers = request.args.getlist("issuer")
-    issuer = issuers[0] if len(issuers) == 1 else None
-    return _render_verdict(_verifier().verify_link(credential_id, issuer))
+    issuer = _link_issuer()
+    employer = request.args.get("view") == "employer"
+    verdict = _verifier().verify_link(credential_id, issuer)
+    receipt_url = url_for("verifier.link_receipt", credential_id=credential_id, issuer=issuer)
+    response = make_response(_render_verdict(verdict, employer=employer, receipt_url=receipt_url))
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _receipt_response(verdict: Verdict, subject: str) -> Response:
+    receipts: ReceiptSigner = current_app.extensions["verifier_receipts"]
+    token, payload = receipts.sign(verdict, verifier_url=request.host_url.rstrip("/"), subject=subject)
+    document = {
+        "receipt": token,
+        "typ": RECEIPT_TYP,
+        "kid": receipts.kid,
+        "jwks_url": url_for("verifier.jwks", _external=True),
+        "verification": payload,
+    }
+    response = current_app.response_class(
+        json.dumps(document, indent=2), status=200, mimetype="application/json"
+    )
+    name = f"verification-receipt-{payload['credential_id'] or 'unknown'}.json"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@bp.get("/v/<credential_id>/receipt")
+def link_receipt(credential_id: str) -> Response:
+    """A signed receipt of a fresh verification of this credential (JSON download)."""
+    issuer = _link_issuer()
+    verdict = _verifier().verify_link(credential_id, issuer)
+    return _receipt_response(verdict, f"verification link for credential {credential_id}")
+
+
+@bp.post("/receipt")
+def receipt_post() -> Response:
+    """A signed receipt for a pasted credential or verification link."""
+    text = request.form.get("credential", "")
+    if not text.strip():
+        raise BadRequest("Paste a credential or a verification link first.")
+    kind = "verification link" if "://" in text else "credential (compact JWT)"
+    return _receipt_response(_verifier().verify_qr(text), f"pasted {kind}")
+
+
+@bp.post("/upload")
+def upload() -> Response:
+    """Judge the QR code in an uploaded photo or screenshot (decoded here, size-limited)."""
+    request.max_content_length = MAX_UPLOAD_BYTES + 64 * 1024
+    file = request.files.get("image")
+    data = file.read(MAX_UPLOAD_BYTES + 1) if file is not None else b""
+    try:
+        text = decode_qr(data)
+    except UnreadableImage as exc:
+        page = render_template("verifier/index.html", error=str(exc))
+        return make_response(page, 400)
+    return make_response(_render_verdict(_verifier().verify_qr(text), source=text))
+
+
+@bp.get("/.well-known/jwks.json")
+def jwks() -> Response:
+    """The verifier's public receipt-signing key."""
+    receipts: ReceiptSigner = current_app.extensions["verifier_receipts"]
+    response = jsonify(receipts.jwks)
+    response.headers["Cache-Control"] = "public, max-age=300"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
 
 
 # -- presentation helpers -----------------------------------------------------------------------
@@ -242,7 +350,7 @@ def add_security_headers(response: Response) -> Response:
     """CSP, Referrer-Policy and nosniff on every response; verdicts are never cached."""
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
-    if request.endpoint != "static":
+    if request.endpoint not in ("static", "verifier.jwks"):
         response.headers.setdefault("Cache-Control", "no-store")
     return response
 

@@ -30,12 +30,11 @@ def _modules_loaded_by(package: str) -> set[str]:
     return {name.split(".")[0] for name in json.loads(result.stdout)}
 
 
-def test_verifier_imports_neither_issuer_nor_sqlalchemy_nor_keys():
+def test_verifier_imports_neither_issuer_nor_sqlalchemy():
+    # The verifier may use ``keys`` for its own receipt-signing key, never the issuer's code.
     loaded = _modules_loaded_by("verifier")
     assert "verifier" in loaded
-    assert loaded.isdisjoint({"issuer", "sqlalchemy", "keys"}), sorted(
-        loaded & {"issuer", "sqlalchemy", "keys"}
-    )
+    assert loaded.isdisjoint({"issuer", "sqlalchemy"}), sorted(loaded & {"issuer", "sqlalchemy"})
 
 
 @pytest.mark.parametrize("package", ["vc", "keys"])

@@ -182,7 +182,8 @@ def test_page_security_headers(client: FlaskClient, path: str) -> None:
     response = client.get(path)
 
     assert response.headers["Content-Security-Policy"] == (
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'"
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
     )
     assert response.headers["Referrer-Policy"] == "no-referrer"
     assert response.headers["X-Content-Type-Options"] == "nosniff"

@@ -1,0 +1,315 @@
+"""The staff console (``/console``): sign in, search, records and eligibility, issue,
+revoke/suspend/reinstate with a reason, and the audit trail where one exists.
+
+Every action goes through :mod:`issuer.service`, with the API's role rules: any signed-in
+role may look; ``certifier`` (or ``admin``) issues; only ``admin`` changes a status.
+Sessions are Flask's signed cookie (HttpOnly, SameSite=Lax, Secure under https) holding the
+account id, the sign-in time and a CSRF token; every POST must carry that token and, when
+the browser sends one, an ``Origin`` of this issuer.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Flask,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from sqlalchemy import or_, select
+from werkzeug.wrappers import Response
+
+from issuer import audit_view, schemas, service, staff
+from issuer.config import Config
+from issuer.errors import Conflict, Forbidden, IssuerError, NotEligible, NotFound, ValidationFailed
+from issuer.models import Credential, Practitioner
+from issuer.web import ctx, db
+
+bp = Blueprint("console", __name__, url_prefix="/console")
+
+SESSION_LIFETIME = timedelta(hours=8)
+SECRET_FILE = "session-secret"
+ACTION_WORDS = {"revoke": "revoked", "suspend": "suspended", "reinstate": "reinstated"}
+
+
+# --- set-up ------------------------------------------------------------------------------------
+
+
+def secret_key(config: Config) -> str:
+    """``ISSUER_SECRET_KEY``, or for development one generated once and kept (0600) beside the keys."""
+    if config.secret_key:
+        return config.secret_key
+    folder = Path(config.keys_dir)
+    path = folder / SECRET_FILE
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    return path.read_text(encoding="ascii").strip()
+
+
+def install(app: Flask, config: Config) -> None:
+    """Session settings and the blueprint."""
+    app.secret_key = secret_key(config)
+    app.config.update(
+        SESSION_COOKIE_NAME="issuer_console",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=config.issuer_url.startswith("https://"),
+        SESSION_COOKIE_PATH="/console",
+    )
+    app.register_blueprint(bp)
+
+
+# --- guards ------------------------------------------------------------------------------------
+
+
+def csrf_token() -> str:
+    """This session's CSRF token (made on first use)."""
+    token = session.get("csrf")
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(32)
+        session["csrf"] = token
+    return token
+
+
+def _check_post() -> None:
+    if request.headers.get("Sec-Fetch-Site") == "cross-site":
+        raise Forbidden("cross-site form posts are refused")
+    origin = request.headers.get("Origin")
+    if origin is not None and origin not in (ctx().config.issuer_url, request.host_url.rstrip("/")):
+        raise Forbidden("cross-site form posts are refused")
+    sent = request.form.get("csrf_token", "")
+    expected = session.get("csrf")
+    if not isinstance(expected, str) or not secrets.compare_digest(sent, expected):
+        raise Forbidden(
+            "this form has expired or did not come from the console; reload the page and try again"
+        )
+
+
+@bp.before_request
+def _guard() -> Response | None:
+    if request.method == "POST":
+        _check_post()
+    if request.endpoint == "console.login":
+        return None
+    account = staff.get_account(db(), session.get("staff_id"))
+    login_at = session.get("login_at")
+    fresh = isinstance(login_at, (int, float)) and (
+        ctx().now() - datetime.fromtimestamp(login_at, UTC) < SESSION_LIFETIME
+    )
+    if account is None or not fresh:
+        session.clear()
+        return redirect(url_for("console.login"))
+    g.staff = account
+    return None
+
+
+@bp.after_request
+def _no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    # Not no-referrer: under it browsers send "Origin: null" with same-origin form posts,
+    # and the Origin check above needs the real one. Nothing leaks to other sites.
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
+
+
+@bp.context_processor
+def _template_values() -> dict[str, Any]:
+    return {
+        "csrf_token": csrf_token,
+        "issuer_name": ctx().config.issuer_name,
+        "me": g.get("staff"),
+        "can": _can,
+    }
+
+
+def _can(action: str) -> bool:
+    role = g.staff.role if "staff" in g else ""
+    if action == "issue":
+        return role in ("certifier", "admin")
+    return role == "admin"
+
+
+def _allow(action: str) -> None:
+    if not _can(action):
+        needs = "certifier or admin" if action == "issue" else "admin"
+        raise Forbidden(f"role {g.staff.role} may not {action} (needs {needs})")
+
+
+def _actor() -> str:
+    return f"staff:{g.staff.id}"
+
+
+# --- sign in and out -----------------------------------------------------------------------------
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Response | tuple[str, int] | str:
+    """Sign-in form; on success a fresh session (new CSRF token) and the search page."""
+    if request.method == "GET":
+        return render_template("issuer/console/login.html")
+    email = request.form.get("email", "")
+    password = request.form.get("password", "")
+    try:
+        account = staff.authenticate(db(), ctx(), email, password)
+    except (staff.LoginFailed, staff.LockedOut) as exc:
+        return render_template("issuer/console/login.html", error=exc.detail, email=email), exc.http_status
+    session.clear()
+    session["staff_id"] = account.id
+    session["login_at"] = ctx().now().timestamp()
+    session["csrf"] = secrets.token_urlsafe(32)
+    return redirect(url_for("console.index"))
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    """End the session."""
+    session.clear()
+    return redirect(url_for("console.login"))
+
+
+# --- looking -------------------------------------------------------------------------------------
+
+
+@bp.get("/")
+def index() -> str:
+    """Search practitioners (name, e-mail, license number) and credentials (id)."""
+    query = request.args.get("q", "").strip()[:100]
+    practitioners: list[Practitioner] = []
+    credentials: list[Credential] = []
+    if query:
+        like = f"%{query.lower()}%"
+        practitioners = list(
+            db().scalars(
+                select(Practitioner)
+                .where(
+                    or_(
+                        Practitioner.given_name.ilike(like),
+                        Practitioner.family_name.ilike(like),
+                        Practitioner.email.ilike(like),
+                        Practitioner.license_number.ilike(like),
+                        (Practitioner.given_name + " " + Practitioner.family_name).ilike(like),
+                    )
+                )
+                .order_by(Practitioner.family_name, Practitioner.given_name)
+                .limit(50)
+            )
+        )
+        credentials = list(
+            db().scalars(
+                select(Credential)
+                .where(
+                    or_(
+                        Credential.id.ilike(f"{query.lower()}%"),
+                        Credential.practitioner_id.in_([p.id for p in practitioners]),
+                    )
+                )
+                .order_by(Credential.issued_at.desc())
+                .limit(20)
+            )
+        )
+    else:
+        credentials = list(
+            db().scalars(select(Credential).order_by(Credential.issued_at.desc()).limit(20))
+        )
+    return render_template(
+        "issuer/console/index.html",
+        query=query,
+        practitioners=practitioners,
+        credentials=[(c, service.credential_json(ctx(), c)) for c in credentials],
+    )
+
+
+@bp.get("/practitioners/<practitioner_id>")
+def practitioner(practitioner_id: str) -> str:
+    """A practitioner's license, records, eligibility per program and credentials."""
+    found = service.get_practitioner(db(), practitioner_id)
+    eligibility = {
+        program_id: service.eligibility_json(
+            program_id, service.eligibility(db(), ctx(), found.id, program_id)
+        )
+        for program_id in ctx().programs
+    }
+    held = db().scalars(
+        select(Credential).where(Credential.practitioner_id == found.id).order_by(Credential.issued_at.desc())
+    )
+    return render_template(
+        "issuer/console/practitioner.html",
+        p=found,
+        records=[service.record_json(r) for r in found.records],
+        eligibility=eligibility,
+        programs=ctx().programs,
+        credentials=[(c, service.credential_json(ctx(), c)) for c in held],
+        audit=audit_view.entries(db(), found.id),
+    )
+
+
+@bp.get("/credentials/<credential_id>")
+def credential(credential_id: str) -> str:
+    """A credential's status, its actions and its audit trail."""
+    row = service.get_credential(db(), credential_id)
+    return render_template(
+        "issuer/console/credential.html",
+        row=row,
+        info=service.credential_json(ctx(), row),
+        program=ctx().programs.get(row.program_id),
+        audit=audit_view.entries(db(), row.id),
+        audit_available=audit_view.available(),
+    )
+
+
+# --- doing ---------------------------------------------------------------------------------------
+
+
+@bp.post("/practitioners/<practitioner_id>/issue")
+def issue(practitioner_id: str) -> Response:
+    """Issue a credential (certifier or admin); unmet requirements are listed on the page."""
+    _allow("issue")
+    program_id = request.form.get("program_id", "")
+    try:
+        row = service.issue(db(), ctx(), practitioner_id, program_id, _actor())
+    except NotFound:
+        raise
+    except (NotEligible, Conflict, ValidationFailed) as exc:
+        flash(f"Not issued: {exc.detail}", "error")
+        return redirect(url_for("console.practitioner", practitioner_id=practitioner_id))
+    flash("Credential issued.", "ok")
+    return redirect(url_for("console.credential", credential_id=row.id))
+
+
+@bp.post("/credentials/<credential_id>/<action>")
+def change_status(credential_id: str, action: str) -> Response:
+    """Revoke, suspend (both with a reason) or reinstate; admin only, as in the API."""
+    if action not in service.ACTIONS:
+        raise NotFound(f"no action {action!r}")
+    _allow(action)
+    reason = request.form.get("reason", "").strip()
+    try:
+        model: Any = schemas.OptionalReasonIn if action == "reinstate" else schemas.ReasonIn
+        body: Any = schemas.parse(model, {"reason": reason} if reason or action != "reinstate" else {})
+        service.change_status(db(), ctx(), credential_id, action, body.reason, _actor())
+    except NotFound:
+        raise
+    except (Conflict, ValidationFailed) as exc:
+        message = exc.detail
+        if isinstance(exc, ValidationFailed) and not reason:
+            message = "give a reason"
+        flash(f"Not {ACTION_WORDS[action]}: {message}", "error")
+    except IssuerError:
+        raise
+    else:
+        flash(f"Credential {ACTION_WORDS[action]}.", "ok")
+    return redirect(url_for("console.credential", credential_id=credential_id))

@@ -1,0 +1,56 @@
+"""What the holder's page adds: the PDF certificate download and the sharing links."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, Flask, Response, request
+
+from issuer.certificate import certificate
+from issuer.web import ctx, db
+from vc.credential import PROFESSIONS
+
+bp = Blueprint("holder", __name__)
+
+LINKEDIN_ADD = "https://www.linkedin.com/profile/add"
+
+
+@bp.get("/credentials/<credential_id>/certificate.pdf")
+def certificate_pdf(credential_id: str) -> Response:
+    """The one-page PDF certificate, ``?paper=a4`` (default) or ``?paper=letter``."""
+    paper = request.args.get("paper", "a4")
+    content = certificate(db(), ctx(), credential_id, paper)
+    response = Response(content, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="certificate-{credential_id}-{paper}.pdf"'
+    )
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+def linkedin_url(info: dict[str, Any], certification: str, organization: str) -> str:
+    """LinkedIn's "add a certification" link, prefilled from the credential."""
+    issued = datetime.fromisoformat(info["valid_from"]).astimezone(UTC)
+    expires = datetime.fromisoformat(info["valid_until"]).astimezone(UTC)
+    return LINKEDIN_ADD + "?" + urlencode(
+        {
+            "startTask": "CERTIFICATION_NAME",
+            "name": certification,
+            "organizationName": organization,
+            "issueYear": issued.year,
+            "issueMonth": issued.month,
+            "expirationYear": expires.year,
+            "expirationMonth": expires.month,
+            "certUrl": info["verify_url"],
+            "certId": info["id"],
+        }
+    )
+
+
+def install(app: Flask) -> None:
+    """Register the blueprint and the template helper."""
+    app.register_blueprint(bp)
+    app.add_template_global(linkedin_url, "linkedin_url")
+    app.jinja_env.globals["professions"] = PROFESSIONS
