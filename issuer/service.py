@@ -324,6 +324,7 @@ def issue(
     practitioner already holds a current credential for the program (other than
     ``replacing``, the one a renewal supersedes). With ``commit=False`` the caller commits.
     """
+    require_signer(ctx)
     program = ctx.program(program_id)
     practitioner = get_practitioner(session, practitioner_id)
     now = ctx.now()
@@ -460,8 +461,15 @@ def credential_json(ctx: IssuerContext, row: Credential) -> dict[str, Any]:
 # --- status: revoke, suspend, reinstate, status lists ---------------------------------------
 
 
+def require_signer(ctx: IssuerContext) -> None:
+    """Raise :class:`ConfigurationError` when no key is active (every key retired)."""
+    if not ctx.signer.kid:
+        raise ConfigurationError("no active signing key: run 'issuer keys rotate'")
+
+
 def _sign_list(session: Session, ctx: IssuerContext, status_list: StatusList) -> None:
     """Rebuild the list's bits from credential statuses and store the newly signed list."""
+    require_signer(ctx)
     flag = {"revocation": "revoked", "suspension": "suspended", "refresh": "superseded"}[status_list.purpose]
     indexes = session.scalars(
         select(StatusEntry.index)
