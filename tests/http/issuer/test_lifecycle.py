@@ -314,8 +314,11 @@ def test_a_superseded_credential_can_still_be_revoked(
 ) -> None:
     old = certify(client, tokens, "a@example.org")
     client.post(f"/api/v1/credentials/{old['id']}/renew", headers=auth(tokens["certifier"]))
-    response = client.post(f"/api/v1/credentials/{old['id']}/revoke", json={"reason": "fraud", "category": "fraud"},
-                           headers=auth(tokens["admin"]))
+    response = client.post(
+        f"/api/v1/credentials/{old['id']}/revoke",
+        json={"reason": "fraud", "category": "fraud"},
+        headers=auth(tokens["admin"]),
+    )
     assert response.status_code == 200
     assert verifier_of(client, clock.now).verify_credential(old["credential"]).status == "revoked"
 
@@ -339,7 +342,8 @@ def test_revocation_category_is_public_and_the_note_is_not(
 
     public = client.get(f"/status/credentials/{cred['id']}")
     assert public.json["category"] == "license_action"
-    for page in (public, client.get(f"/credentials/{cred['id']}"), client.get(f"/credentials/{cred['id']}/jwt")):
+    pages = (public, client.get(f"/credentials/{cred['id']}"), client.get(f"/credentials/{cred['id']}/jwt"))
+    for page in pages:
         assert secret not in page.get_data(as_text=True)
         assert "license suspended by the board" not in page.get_data(as_text=True)
 

@@ -64,7 +64,9 @@ def test_expired_verdict_json_has_empty_notes_and_no_successor(
 # -- expiring soon: a note, not a different verdict -----------------------------------------------
 
 
-def test_no_note_more_than_60_days_before_expiry(verifier: Verifier, issuer: FakeIssuer, clock: Clock) -> None:
+def test_no_note_more_than_60_days_before_expiry(
+    verifier: Verifier, issuer: FakeIssuer, clock: Clock
+) -> None:
     token = issuer.issue()
     clock.now = VALID_UNTIL - timedelta(days=60, seconds=1)
     verdict = verifier.verify_credential(token)
@@ -103,7 +105,9 @@ def test_forged_credential_gets_no_notes(verifier: Verifier, issuer: FakeIssuer,
 # -- superseded ------------------------------------------------------------------------------------
 
 
-def test_not_superseded_credential_with_refresh_entry_is_valid(verifier: Verifier, issuer: FakeIssuer) -> None:
+def test_not_superseded_credential_with_refresh_entry_is_valid(
+    verifier: Verifier, issuer: FakeIssuer
+) -> None:
     verdict = verifier.verify_credential(issuer.issue(status=with_refresh(issuer)))
     assert verdict.status == "valid"
     assert check(verdict, "supersession")[0] is True
