@@ -273,18 +273,22 @@ def _new_list(session: Session, ctx: IssuerContext, purpose: str) -> StatusList:
 
 
 def _current_list(session: Session, ctx: IssuerContext, purpose: str) -> StatusList:
-    newest = session.scalars(
+    """The newest list of ``purpose`` that is not yet filled to ``STATUS_LIST_FILL``, or a new one.
+
+    Any list with room qualifies (not only the newest), so processes that started new
+    lists at the same moment all fill them instead of starting more.
+    """
+    with_room = session.scalars(
         select(StatusList)
+        .outerjoin(StatusEntry, StatusEntry.list_id == StatusList.id)
         .where(StatusList.purpose == purpose)
+        .group_by(StatusList.id)
+        .having(func.count(StatusEntry.index) < StatusList.size * STATUS_LIST_FILL)
         .order_by(StatusList.created_at.desc(), StatusList.id)
         .limit(1)
     ).first()
-    if newest is not None:
-        used = session.scalar(
-            select(func.count()).select_from(StatusEntry).where(StatusEntry.list_id == newest.id)
-        )
-        if (used or 0) < newest.size * STATUS_LIST_FILL:
-            return newest
+    if with_room is not None:
+        return with_room
     return _new_list(session, ctx, purpose)
 
 
