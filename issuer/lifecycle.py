@@ -93,7 +93,7 @@ class KeyRing:
     def __init__(self, store: KeyStore) -> None:
         self.store = store
         self._lock = threading.Lock()
-        self._fingerprint: tuple[tuple[str, int, int], ...] | None = None
+        self._fingerprint: tuple[tuple[str, int, int, int], ...] | None = None
         self._signer: LocalSigner | NoActiveKey = NoActiveKey()
 
     def signer(self) -> LocalSigner | NoActiveKey:

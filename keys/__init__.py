@@ -255,17 +255,20 @@ class KeyStore:
         """Mark ``kid`` compromised: it never signs and is never published again."""
         return self._set_state(self.record(kid), "compromised")
 
-    def fingerprint(self) -> tuple[tuple[str, int, int], ...]:
-        """Cheap summary of the metadata files (name, mtime, size): changes when any key does."""
+    def fingerprint(self) -> tuple[tuple[str, int, int, int], ...]:
+        """Cheap summary of the key files (name, mtime, size, mode): changes when any key
+        is added or changes state, and when a file's permissions change."""
         if not self.directory.is_dir():
             return ()
         found = []
-        for path in self.directory.glob("*.json"):
+        for path in self.directory.iterdir():
+            if path.suffix not in (".json", ".pem"):
+                continue
             try:
                 info = path.stat()
             except OSError:
                 continue
-            found.append((path.name, info.st_mtime_ns, info.st_size))
+            found.append((path.name, info.st_mtime_ns, info.st_size, info.st_mode))
         return tuple(sorted(found))
 
     def active(self) -> LocalSigner:
