@@ -417,3 +417,29 @@ def test_every_change_is_audited_with_actor_time_target_and_reason(
     assert client.get("/api/v1/audit/verify", headers=admin).json == {
         "ok": True, "checked": len(entries), "broken_seq": None, "problem": None
     }
+
+
+def test_encrypted_keys_rotate_under_a_running_issuer(
+    database_url: str, tmp_path: Path, clock: FakeClock
+) -> None:
+    store = KeyStore(tmp_path / "enc", passphrase="correct horse")
+    first = store.generate("ES256").kid
+    assert (tmp_path / "enc" / f"{first}.pem").read_bytes().startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY")
+    app = create_app({"database_url": database_url, "keys_dir": str(store.directory),
+                      "key_passphrase": "correct horse"}, clock=clock)
+    try:
+        client = app.test_client()
+        rt: Runtime = app.extensions["issuer"]
+        with rt.sessions() as session:
+            tokens = {r: service.create_token(session, rt.ctx, r, r) for r in service.ROLES}
+        second = KeyStore(store.directory, passphrase="correct horse").generate("ES256").kid
+        token = certify(client, tokens, "a@example.org")["credential"]
+        assert kid_of(token) == second
+        assert status_of(client, clock, token) == "valid"
+        # A key written under another passphrase is refused with a clear message, not used.
+        KeyStore(store.directory, passphrase="battery staple").generate("ES256")
+        response = client.get("/.well-known/jwks.json")
+        assert response.status_code == 500
+        assert "wrong passphrase?" in response.json["detail"]
+    finally:
+        app.extensions["issuer"].engine.dispose()
