@@ -33,9 +33,23 @@ def upgrade() -> None:
         sa.Column("hash", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_audit_log")),
     )
+    if op.get_bind().dialect.name == "postgresql":
+        # Entries are never edited: the database refuses it too (the hash chain catches any
+        # edit made by someone able to drop this trigger).
+        op.execute(
+            "CREATE FUNCTION audit_log_no_update() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            "BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$"
+        )
+        op.execute(
+            "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log "
+            "FOR EACH ROW EXECUTE FUNCTION audit_log_no_update()"
+        )
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS audit_log_no_update ON audit_log")
+        op.execute("DROP FUNCTION IF EXISTS audit_log_no_update()")
     op.drop_table("audit_log")
     with op.batch_alter_table("credentials", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_credentials_kid"))

@@ -42,10 +42,27 @@ def _append(session: Session, n: int) -> None:
 
 
 def _tamper(database_url: str, sql: str) -> None:
+    """Change the table behind the code's back, as someone with database access could
+    (on PostgreSQL that includes switching off the trigger that refuses edits)."""
     engine = create_engine(database_url)
     with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update"))
         conn.execute(text(sql))
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update"))
     engine.dispose()
+
+
+def test_postgresql_refuses_to_edit_an_entry(session: Session, database_url: str) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the trigger exists on PostgreSQL only")
+    _append(session, 2)
+    engine = create_engine(database_url)
+    with pytest.raises(Exception, match="append-only"), engine.begin() as conn:
+        conn.execute(text("UPDATE audit_log SET reason = 'x' WHERE seq = 1"))
+    engine.dispose()
+    assert audit.verify(session).ok
 
 
 def test_empty_log_verifies(session: Session) -> None:
