@@ -148,8 +148,12 @@ def keys_rotate(alg: str | None) -> None:
 
 def _key_runtime() -> Runtime:
     """A runtime for key commands: opens even when no key is active (after a retire)."""
+    from sqlalchemy import select
+    from sqlalchemy.exc import SQLAlchemyError
+
     from issuer import lifecycle
     from issuer.db import make_engine, make_sessionmaker
+    from issuer.models import AuditEntry
     from issuer.programs import load_programs
     from issuer.runtime import system_clock
     from issuer.service import IssuerContext
@@ -170,6 +174,13 @@ def _key_runtime() -> Runtime:
     except IssuerError as exc:
         raise click.ClickException(exc.detail) from exc
     engine = make_engine(settings.resolved_database_url)
+    try:  # key events are audited: make sure the log can be written before changing a key
+        with engine.connect() as conn:
+            conn.execute(select(AuditEntry.seq).limit(1))
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        reason = str(exc).splitlines()[0]
+        raise click.ClickException(f"database not ready ({reason}): run 'issuer init' first") from exc
     ctx = IssuerContext(config=settings, programs=programs, keystore=store, signer=signer, clock=system_clock)
     return Runtime(ctx=ctx, engine=engine, sessions=make_sessionmaker(engine), jwks={}, keyring=keyring)
 

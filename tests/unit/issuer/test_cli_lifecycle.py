@@ -90,3 +90,14 @@ def test_audit_verify_export_and_tampering(issuer: Issuer, tmp_path: Path) -> No
     engine.dispose()
     line = issuer.run("audit", "verify").one_line_error()
     assert f"audit log broken at entry {suspend_seq}" in line
+
+
+def test_key_commands_need_the_database_and_change_nothing_without_it(tmp_path: Path) -> None:
+    inst = Issuer(home=tmp_path, database_url=f"sqlite:///{tmp_path / 'missing.db'}",
+                  keys_dir=tmp_path / "keys")
+    from keys import KeyStore
+
+    KeyStore(inst.keys_dir).generate("ES256")
+    line = inst.run("keys", "rotate").one_line_error()
+    assert "run 'issuer init' first" in line
+    assert len(inst.pem_files()) == 1
