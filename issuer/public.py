@@ -121,10 +121,13 @@ def status_list(purpose: str, list_id: str) -> Response:
 def holder_page(credential_id: str) -> str:
     """The holder's page: what the credential says, its QR code, downloads."""
     row = service.get_credential(db(), credential_id)
-    info = service.credential_json(ctx(), row)
+    # The free-text reason and the note are private: they never reach a public page.
+    private = ("status_reason", "status_note")
+    info = {k: v for k, v in service.credential_json(ctx(), row).items() if k not in private}
     return render_template(
         "issuer/credential.html",
         info=info,
+        lifecycle=lifecycle.public_status(db(), ctx(), row.id),
         practitioner=row.practitioner,
         program=ctx().programs.get(row.program_id),
         issuer_name=ctx().config.issuer_name,
