@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from issuer import bulk, imports, schemas, service
+from issuer import audit, bulk, imports, lifecycle, schemas, service
 from issuer.errors import BadRequest, PayloadTooLarge, ValidationFailed
 from issuer.web import ctx, db, json_body, require
 
@@ -149,7 +149,10 @@ def _status_change(credential_id: str, action: str) -> Response:
     raw = json_body() if request.content_length else {}
     model = schemas.OptionalReasonIn if action == "reinstate" else schemas.ReasonIn
     body: Any = schemas.parse(model, raw)
-    row = service.change_status(db(), ctx(), credential_id, action, body.reason, g.actor)
+    row = service.change_status(
+        db(), ctx(), credential_id, action, body.reason, g.actor,
+        category=getattr(body, "category", None), note=getattr(body, "note", None),
+    )
     return jsonify(service.credential_json(ctx(), row))
 
 
@@ -172,3 +175,56 @@ def suspend(credential_id: str) -> Response:
 def reinstate(credential_id: str) -> Response:
     """Lift a suspension."""
     return _status_change(credential_id, "reinstate")
+
+
+def _lifecycle_body() -> Any:
+    raw = json_body() if request.content_length else {}
+    return schemas.parse(schemas.LifecycleIn, raw)
+
+
+@bp.post("/credentials/<credential_id>/renew")
+@require("certifier")
+def renew(credential_id: str) -> tuple[Response, int, dict[str, str]]:
+    """Renew: eligibility checked again, a new validity period; the old one is superseded."""
+    body = _lifecycle_body()
+    row = lifecycle.renew(db(), ctx(), credential_id, g.actor, body.reason)
+    info = service.credential_json(ctx(), row)
+    body_out = {**info, "credential": row.token, "supersedes": credential_id}
+    return _created(body_out, f"/api/v1/credentials/{row.id}")
+
+
+@bp.post("/credentials/<credential_id>/reissue")
+@require("admin")
+def reissue(credential_id: str) -> tuple[Response, int, dict[str, str]]:
+    """Re-sign with the active key (same validity period, new id); the old one is superseded."""
+    body = _lifecycle_body()
+    row = lifecycle.reissue(db(), ctx(), credential_id, g.actor, body.reason)
+    info = service.credential_json(ctx(), row)
+    body_out = {**info, "credential": row.token, "supersedes": credential_id}
+    return _created(body_out, f"/api/v1/credentials/{row.id}")
+
+
+@bp.post("/practitioners/<practitioner_id>/correction")
+@require("admin")
+def correct_practitioner(practitioner_id: str) -> Response:
+    """Correct a practitioner's name or profession; their current credentials are re-issued."""
+    body = schemas.parse(schemas.CorrectionIn, json_body())
+    changes = {k: v for k, v in body.model_dump(exclude={"reason"}).items() if v is not None}
+    practitioner, reissued = lifecycle.correct_practitioner(
+        db(), ctx(), practitioner_id, changes, body.reason, g.actor
+    )
+    return jsonify(
+        {
+            **service.practitioner_json(practitioner),
+            "reissued": [service.credential_json(ctx(), row) for row in reissued],
+        }
+    )
+
+
+@bp.get("/audit/verify")
+@require("admin")
+def audit_verify() -> Response:
+    """Check the audit chain; names the first broken entry."""
+    report = audit.verify(db())
+    return jsonify({"ok": report.ok, "checked": report.checked, "broken_seq": report.broken_seq,
+                    "problem": report.problem})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TextIO, cast
 
 import click
 
@@ -61,11 +62,23 @@ def init() -> None:
     try:
         store.check_permissions()
         store.public_jwks()  # every existing key must open with this passphrase
+        record = None
         if not any(r.state == "active" for r in store.records()):
             record = store.generate(settings.signing_alg)
             click.echo(f"created signing key {record.kid} ({record.alg}) in {settings.keys_dir}")
     except KeyStoreError as exc:
         raise click.ClickException(str(exc)) from exc
+    if record is not None:
+        from issuer import lifecycle
+
+        rt = _key_runtime()
+        try:
+            with rt.sessions() as session:
+                lifecycle.record_key_event(session, rt.current_ctx(), "key_generate", record, "cli")
+        except IssuerError as exc:
+            raise click.ClickException(exc.detail) from exc
+        finally:
+            rt.engine.dispose()
     click.echo(f"database ready at {settings.resolved_database_url}")
 
 
@@ -154,43 +167,99 @@ def keys_list() -> None:
     if not records:
         click.echo("no keys; run 'issuer init'")
     for record in records:
-        click.echo(f"{record.kid}  {record.alg:6} {record.state:8} {record.created_at}")
+        click.echo(f"{record.kid}  {record.alg:6} {record.state:11} {record.created_at}")
 
 
 @keys.command("generate")
 @click.option("--alg", type=click.Choice(list(ALGORITHMS)), default=None)
 def keys_generate(alg: str | None) -> None:
     """Create a key and make it the active signing key."""
-    _new_key(alg)
+    _new_key(alg, "key_generate")
 
 
 @keys.command("rotate")
 @click.option("--alg", type=click.Choice(list(ALGORITHMS)), default=None)
 def keys_rotate(alg: str | None) -> None:
-    """Make a new active key; earlier keys stay published. Restart the issuer to use it."""
-    _new_key(alg)
+    """Make a new active key; earlier keys stay published while credentials they signed are valid."""
+    _new_key(alg, "key_rotate")
 
 
-def _new_key(alg: str | None) -> None:
+def _key_runtime() -> Runtime:
+    """A runtime for key commands: opens even when no key is active (after a retire)."""
+    from sqlalchemy import select
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from issuer import lifecycle
+    from issuer.db import make_engine, make_sessionmaker
+    from issuer.models import AuditEntry
+    from issuer.programs import load_programs
+    from issuer.runtime import system_clock
+    from issuer.service import IssuerContext
+
     settings = _config()
-    store = _keystore()
+    store = KeyStore(settings.keys_dir, settings.key_passphrase)
     try:
-        # A key written under a different passphrase than the others would stop the issuer.
-        store.public_jwks()
-        record = store.generate(alg or settings.signing_alg)
+        store.check_permissions()
+        store.public_jwks()  # every key must open with this passphrase
+        programs = load_programs(settings.programs)
     except KeyStoreError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"active signing key is now {record.kid} ({record.alg}); restart the issuer to use it")
+    except IssuerError as exc:
+        raise click.ClickException(exc.detail) from exc
+    keyring = lifecycle.KeyRing(store)
+    try:
+        signer = keyring.signer()
+    except IssuerError as exc:
+        raise click.ClickException(exc.detail) from exc
+    engine = make_engine(settings.resolved_database_url)
+    try:  # key events are audited: make sure the log can be written before changing a key
+        with engine.connect() as conn:
+            conn.execute(select(AuditEntry.seq).limit(1))
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        reason = str(exc).splitlines()[0]
+        raise click.ClickException(f"database not ready ({reason}): run 'issuer init' first") from exc
+    ctx = IssuerContext(config=settings, programs=programs, keystore=store, signer=signer, clock=system_clock)
+    return Runtime(ctx=ctx, engine=engine, sessions=make_sessionmaker(engine), jwks={}, keyring=keyring)
+
+
+def _new_key(alg: str | None, action: str) -> None:
+    from issuer import lifecycle
+
+    rt = _key_runtime()
+    try:
+        record = rt.ctx.keystore.generate(alg or rt.ctx.config.signing_alg)
+        with rt.sessions() as session:
+            lifecycle.record_key_event(session, rt.current_ctx(), action, record, "cli")
+    except KeyStoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except IssuerError as exc:
+        raise click.ClickException(exc.detail) from exc
+    finally:
+        rt.engine.dispose()
+    click.echo(
+        f"active signing key is now {record.kid} ({record.alg}); "
+        "running issuers use it from their next request"
+    )
 
 
 @keys.command("retire")
 @click.argument("kid")
 def keys_retire(kid: str) -> None:
-    """Stop signing with KID (it stays in the JWK Set)."""
+    """Stop signing with KID (it stays in the JWK Set while credentials it signed are valid)."""
+    from issuer import lifecycle
+
+    rt = _key_runtime()
     try:
-        record = _keystore().retire(kid)
+        record = rt.ctx.keystore.retire(kid)
+        with rt.sessions() as session:
+            lifecycle.record_key_event(session, rt.current_ctx(), "key_retire", record, "cli")
     except KeyStoreError as exc:
         raise click.ClickException(str(exc)) from exc
+    except IssuerError as exc:
+        raise click.ClickException(exc.detail) from exc
+    finally:
+        rt.engine.dispose()
     click.echo(f"key {record.kid} is retired")
 
 
@@ -279,6 +348,39 @@ def records_export(program_id: str | None, output: str | None) -> None:
         click.echo(text, nl=False)
 
 
+@keys.command("compromised")
+@click.argument("kid")
+@click.option("--reason", default=None, help="What happened (kept in the audit log).")
+def keys_compromised(kid: str, reason: str | None) -> None:
+    """Withdraw KID from the JWK Set at once and list the credentials it signed."""
+    from issuer import lifecycle
+
+    rt = _key_runtime()
+    try:
+        with rt.sessions() as session:
+            done = lifecycle.compromise_key(session, rt.ctx, kid, "cli", reason)
+            now = rt.ctx.now()
+            lines = [
+                f"{row.id}  {row.status:10} valid until {row.valid_until:%Y-%m-%d}"
+                + ("  (expired)" if row.valid_until <= now else "")
+                for row in done.affected
+            ]
+    except KeyStoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except IssuerError as exc:
+        raise click.ClickException(exc.detail) from exc
+    finally:
+        rt.engine.dispose()
+    click.echo(f"key {kid} is compromised and no longer published; its credentials verify as not authentic")
+    if done.new_active is not None:
+        click.echo(f"new active signing key: {done.new_active.kid} ({done.new_active.alg})")
+    click.echo(f"{len(lines)} credential(s) signed with it:")
+    for line in lines:
+        click.echo(line)
+    if lines:
+        click.echo(f"re-sign the still-valid ones: issuer credentials reissue --kid {kid}")
+
+
 @main.group()
 def credentials() -> None:
     """Issue, revoke, suspend and reinstate credentials."""
@@ -312,31 +414,118 @@ def credentials_issue(
         click.echo(line)
 
 
-def _change(credential_id: str, action: str, reason: str | None) -> None:
+def _change(
+    credential_id: str, action: str, reason: str | None, category: str | None = None, note: str | None = None
+) -> None:
     from issuer import service
 
     with _opened() as rt, rt.sessions() as session:
         try:
-            row = service.change_status(session, rt.ctx, credential_id, action, reason, "cli")
+            row = service.change_status(
+                session, rt.ctx, credential_id, action, reason, "cli", category=category, note=note
+            )
         except IssuerError as exc:
             raise click.ClickException(exc.detail) from exc
     click.echo(f"credential {row.id} is now {row.status}")
 
 
+_CATEGORY_HELP = "Public reason category: " + ", ".join(
+    ["training_requirements_not_met", "license_action", "issued_in_error", "fraud", "holder_request",
+     "administrative", "unspecified"]
+)
+
+
 @credentials.command("revoke")
 @click.argument("credential_id")
-@click.option("--reason", required=True, help="Why (kept with the credential).")
-def credentials_revoke(credential_id: str, reason: str) -> None:
+@click.option("--reason", required=True, help="Why (kept with the credential, staff only).")
+@click.option("--category", default=None, help=_CATEGORY_HELP)
+@click.option("--note", default=None, help="Private note (staff and audit log only).")
+def credentials_revoke(credential_id: str, reason: str, category: str | None, note: str | None) -> None:
     """Revoke a credential for good."""
-    _change(credential_id, "revoke", reason)
+    _change(credential_id, "revoke", reason, category, note)
 
 
 @credentials.command("suspend")
 @click.argument("credential_id")
-@click.option("--reason", required=True, help="Why (kept with the credential).")
-def credentials_suspend(credential_id: str, reason: str) -> None:
+@click.option("--reason", required=True, help="Why (kept with the credential, staff only).")
+@click.option("--category", default=None, help=_CATEGORY_HELP)
+@click.option("--note", default=None, help="Private note (staff and audit log only).")
+def credentials_suspend(credential_id: str, reason: str, category: str | None, note: str | None) -> None:
     """Suspend a credential until reinstated."""
-    _change(credential_id, "suspend", reason)
+    _change(credential_id, "suspend", reason, category, note)
+
+
+@credentials.command("reissue")
+@click.argument("credential_id", required=False)
+@click.option("--kid", default=None, help="Re-issue every still-valid credential signed with this key.")
+@click.option("--reason", default=None, help="Why (kept in the audit log).")
+def credentials_reissue(credential_id: str | None, kid: str | None, reason: str | None) -> None:
+    """Re-sign CREDENTIAL_ID, or every still-valid credential of --kid, with the active key."""
+    from issuer import lifecycle
+
+    if (credential_id is None) == (kid is None):
+        raise click.ClickException("give either a credential id or --kid")
+    rt = _runtime()
+    with rt.sessions() as session:
+        try:
+            if kid is not None:
+                pairs = lifecycle.reissue_for_kid(session, rt.ctx, kid, "cli", reason)
+            else:
+                assert credential_id is not None
+                pairs = [(credential_id, lifecycle.reissue(session, rt.ctx, credential_id, "cli", reason).id)]
+        except IssuerError as exc:
+            raise click.ClickException(exc.detail) from exc
+    for old, new in pairs:
+        click.echo(f"{old} -> {new}")
+    click.echo(f"{len(pairs)} credential(s) re-issued with key {rt.ctx.signer.kid}")
+
+
+@credentials.command("renew")
+@click.argument("credential_id")
+@click.option("--reason", default=None, help="Why (kept in the audit log).")
+def credentials_renew(credential_id: str, reason: str | None) -> None:
+    """Issue a renewed credential (eligibility checked again) that supersedes CREDENTIAL_ID."""
+    from issuer import lifecycle
+
+    rt = _runtime()
+    with rt.sessions() as session:
+        try:
+            row = lifecycle.renew(session, rt.ctx, credential_id, "cli", reason)
+        except IssuerError as exc:
+            raise click.ClickException(exc.detail) from exc
+    click.echo(f"{credential_id} -> {row.id} (valid until {row.valid_until:%Y-%m-%d})")
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """The append-only, hash-chained audit log."""
+
+
+@audit_group.command("verify")
+def audit_verify() -> None:
+    """Check the whole chain; names the first broken entry and exits 1 if any."""
+    from issuer import audit
+
+    rt = _runtime()
+    with rt.sessions() as session:
+        report = audit.verify(session)
+    if not report.ok:
+        raise click.ClickException(f"audit log broken at entry {report.broken_seq}: {report.problem}")
+    click.echo(f"audit log intact: {report.checked} entries")
+
+
+@audit_group.command("export")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default="-",
+              help="File to write (default: standard output).")
+def audit_export(output: str) -> None:
+    """Write every entry as JSON lines (with its hash)."""
+    from issuer import audit
+
+    rt = _runtime()
+    with rt.sessions() as session, click.open_file(output, "w", encoding="utf-8") as out:
+        count = audit.export(session, cast(TextIO, out))
+    if output != "-":
+        click.echo(f"{count} entries written to {output}")
 
 
 @credentials.command("reinstate")

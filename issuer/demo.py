@@ -45,7 +45,7 @@ def load(session: Session, ctx: IssuerContext) -> Credential:
             )
     existing = session.scalars(
         select(Credential).where(
-            Credential.practitioner_id == practitioner.id, Credential.status != "revoked"
+            Credential.practitioner_id == practitioner.id, Credential.status.not_in(("revoked", "superseded"))
         )
     ).first()
     if existing is not None and existing.valid_until > ctx.now():

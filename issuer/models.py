@@ -114,13 +114,20 @@ class Credential(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # uuid4: unguessable
     practitioner_id: Mapped[str] = mapped_column(ForeignKey("practitioners.id"), index=True)
     program_id: Mapped[str] = mapped_column(String(64))
-    kid: Mapped[str] = mapped_column(String(128))
+    kid: Mapped[str] = mapped_column(String(128), index=True)
     token: Mapped[str] = mapped_column(Text)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
     valid_from: Mapped[datetime] = mapped_column(UTCDateTime())
     valid_until: Mapped[datetime] = mapped_column(UTCDateTime())
-    status: Mapped[str] = mapped_column(String(16), default="active")  # active|suspended|revoked
+    #: active | suspended | revoked | superseded
+    status: Mapped[str] = mapped_column(String(16), default="active")
     status_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    #: Public reason category of the last status change (issuer.lifecycle.CATEGORIES).
+    status_category: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    #: Private note of the last status change: staff API and audit log only, never public.
+    status_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: The credential that replaced this one (renewal, correction, re-issue after compromise).
+    superseded_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
     status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     issued_by: Mapped[str] = mapped_column(String(64))
     qr_png: Mapped[bytes] = mapped_column(LargeBinary)
@@ -194,3 +201,23 @@ class CredentialDocument(Base):
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # pdf-a4 | pdf-letter
     content: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AuditEntry(Base):
+    """One entry of the append-only audit log; ``hash`` chains it to the entry before.
+
+    Only :func:`issuer.audit.record` writes this table; nothing updates or deletes it.
+    """
+
+    __tablename__ = "audit_log"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))

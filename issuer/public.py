@@ -6,9 +6,9 @@ from datetime import UTC
 
 from flask import Blueprint, Response, jsonify, render_template, request
 
-from issuer import service
+from issuer import lifecycle, service
 from issuer.errors import NotFound
-from issuer.web import ctx, db, runtime
+from issuer.web import ctx, db
 from vc import credential as vcc
 
 bp = Blueprint("public", __name__)
@@ -75,8 +75,16 @@ def index() -> str:
 
 @bp.get("/.well-known/jwks.json")
 def jwks() -> Response:
-    """The public keys that verify our credentials (never a private member)."""
-    return _public(jsonify(runtime().jwks), 300)
+    """The public keys that verify credentials still in use (never a private member, never a
+    compromised key). Cached for the status list ttl, so a compromise reaches verifiers as
+    fast as a revocation."""
+    return _public(jsonify(lifecycle.published_jwks(db(), ctx())), ctx().config.status_list_ttl)
+
+
+@bp.get("/status/credentials/<credential_id>")
+def credential_status(credential_id: str) -> Response:
+    """Public lifecycle of one credential: status, public reason category, current successor."""
+    return _public(jsonify(lifecycle.public_status(db(), ctx(), credential_id)), ctx().config.status_list_ttl)
 
 
 @bp.get(vcc.CONTEXT_PATH)
@@ -113,10 +121,13 @@ def status_list(purpose: str, list_id: str) -> Response:
 def holder_page(credential_id: str) -> str:
     """The holder's page: what the credential says, its QR code, downloads."""
     row = service.get_credential(db(), credential_id)
-    info = service.credential_json(ctx(), row)
+    # The free-text reason and the note are private: they never reach a public page.
+    private = ("status_reason", "status_note")
+    info = {k: v for k, v in service.credential_json(ctx(), row).items() if k not in private}
     return render_template(
         "issuer/credential.html",
         info=info,
+        lifecycle=lifecycle.public_status(db(), ctx(), row.id),
         practitioner=row.practitioner,
         program=ctx().programs.get(row.program_id),
         issuer_name=ctx().config.issuer_name,

@@ -7,7 +7,7 @@ a missing key or a key file readable by others stops either one with the same me
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from issuer.config import Config
 from issuer.db import make_engine, make_sessionmaker
 from issuer.errors import ConfigurationError
+from issuer.lifecycle import KeyRing
 from issuer.programs import load_programs
 from issuer.service import IssuerContext
 from keys import KeyStore, KeyStoreError
@@ -29,12 +30,29 @@ def system_clock() -> datetime:
 
 @dataclass
 class Runtime:
-    """The long-lived objects of one issuer process."""
+    """The long-lived objects of one issuer process.
+
+    ``ctx.signer`` is the key that was active at start-up; :meth:`current_ctx` re-reads
+    the key directory when it changed (rotation, retirement, compromise) so a running
+    issuer follows key changes without a restart. ``jwks`` is the start-up key set; the
+    served JWK Set is computed per request (:func:`issuer.lifecycle.published_jwks`).
+    """
 
     ctx: IssuerContext
     engine: Engine
     sessions: sessionmaker[Session]
     jwks: dict[str, Any]
+    keyring: KeyRing | None = None
+
+    def current_ctx(self) -> IssuerContext:
+        """The service context with the currently active key (a snapshot: one request signs
+        with one key). Raises :class:`ConfigurationError` if the key directory became unsafe."""
+        if self.keyring is None:
+            return self.ctx
+        signer = self.keyring.signer()
+        if signer is not self.ctx.signer:
+            self.ctx = replace(self.ctx, signer=signer)
+        return self.ctx
 
 
 def open_runtime(config: Config, clock: Callable[[], datetime] | None = None) -> Runtime:
@@ -60,4 +78,6 @@ def open_runtime(config: Config, clock: Callable[[], datetime] | None = None) ->
         signer=signer,
         clock=clock or system_clock,
     )
-    return Runtime(ctx=ctx, engine=engine, sessions=make_sessionmaker(engine), jwks=jwks)
+    keyring = KeyRing(keystore)
+    keyring.signer()  # remembers the directory as it is now
+    return Runtime(ctx=ctx, engine=engine, sessions=make_sessionmaker(engine), jwks=jwks, keyring=keyring)

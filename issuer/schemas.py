@@ -189,10 +189,38 @@ class BulkIssueIn(_Strict):
     dry_run: bool = False
 
 
+Category = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
 class ReasonIn(_Strict):
-    """Body of revoke and suspend."""
+    """Body of revoke and suspend: ``reason`` (private), optional public ``category`` (one
+    of ``issuer.lifecycle.CATEGORIES``) and private ``note``."""
 
     reason: Reason
+    category: Category | None = None
+    note: Note | None = None
+
+
+class LifecycleIn(_Strict):
+    """Body of renew and reissue (optional)."""
+
+    reason: Reason | None = None
+
+
+class CorrectionIn(_Strict):
+    """Body of a practitioner correction: the corrected fields and why."""
+
+    given_name: Name | None = None
+    family_name: Name | None = None
+    profession: Literal["MD", "DO", "NP", "PA", "RN"] | None = None
+    reason: Reason
+
+    @model_validator(mode="after")
+    def _something(self) -> CorrectionIn:
+        if self.given_name is None and self.family_name is None and self.profession is None:
+            raise ValueError("give at least one of given_name, family_name, profession")
+        return self
 
 
 class OptionalReasonIn(_Strict):

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from issuer import qr
+from issuer import audit, qr
 from issuer.config import Config
 from issuer.errors import ConfigurationError, Conflict, NotEligible, NotFound, ValidationFailed
 from issuer.models import ApiToken, Credential, Practitioner, Record, StatusEntry, StatusList
@@ -363,18 +363,22 @@ def _new_list(session: Session, ctx: IssuerContext, purpose: str) -> StatusList:
 
 
 def _current_list(session: Session, ctx: IssuerContext, purpose: str) -> StatusList:
-    newest = session.scalars(
+    """The newest list of ``purpose`` that is not yet filled to ``STATUS_LIST_FILL``, or a new one.
+
+    Any list with room qualifies (not only the newest), so processes that started new
+    lists at the same moment all fill them instead of starting more.
+    """
+    with_room = session.scalars(
         select(StatusList)
+        .outerjoin(StatusEntry, StatusEntry.list_id == StatusList.id)
         .where(StatusList.purpose == purpose)
+        .group_by(StatusList.id)
+        .having(func.count(StatusEntry.index) < StatusList.size * STATUS_LIST_FILL)
         .order_by(StatusList.created_at.desc(), StatusList.id)
         .limit(1)
     ).first()
-    if newest is not None:
-        used = session.scalar(
-            select(func.count()).select_from(StatusEntry).where(StatusEntry.list_id == newest.id)
-        )
-        if (used or 0) < newest.size * STATUS_LIST_FILL:
-            return newest
+    if with_room is not None:
+        return with_room
     return _new_list(session, ctx, purpose)
 
 
@@ -399,13 +403,22 @@ def _allocate(session: Session, ctx: IssuerContext, purpose: str, credential_id:
 
 
 def issue(
-    session: Session, ctx: IssuerContext, practitioner_id: str, program_id: str, actor: str
+    session: Session,
+    ctx: IssuerContext,
+    practitioner_id: str,
+    program_id: str,
+    actor: str,
+    *,
+    replacing: str | None = None,
+    commit: bool = True,
 ) -> Credential:
     """Sign a credential if, and only if, every requirement is met.
 
     Raises :class:`NotEligible` listing the unmet requirements, :class:`Conflict` if the
-    practitioner already holds a current credential for the program.
+    practitioner already holds a current credential for the program (other than
+    ``replacing``, the one a renewal supersedes). With ``commit=False`` the caller commits.
     """
+    require_signer(ctx)
     program = ctx.program(program_id)
     practitioner = get_practitioner(session, practitioner_id)
     now = ctx.now()
@@ -422,8 +435,9 @@ def issue(
         select(Credential).where(
             Credential.practitioner_id == practitioner.id,
             Credential.program_id == program_id,
-            Credential.status != "revoked",
+            Credential.status.not_in(("revoked", "superseded")),
             Credential.valid_until > now,
+            Credential.id != (replacing or ""),
         )
     ).first()
     if current is not None:
@@ -483,7 +497,18 @@ def issue(
         status=entries,
     )
     row.token = jose.sign(vcc.build_claims(data), ctx.signer, typ=vcc.TYP, cty=vcc.CTY)
-    session.commit()
+    audit.record(
+        session,
+        at=now,
+        actor=actor,
+        action="issue",
+        target=f"credential:{credential_id}",
+        category="renewal" if replacing else None,
+        data={"kid": row.kid, "program_id": program_id, "practitioner_id": practitioner.id,
+              "valid_until": vcc.timestamp(valid_until), **({"replaces": replacing} if replacing else {})},
+    )
+    if commit:
+        session.commit()
     return row
 
 
@@ -507,6 +532,9 @@ def credential_json(ctx: IssuerContext, row: Credential) -> dict[str, Any]:
         "program_id": row.program_id,
         "status": state,
         "status_reason": row.status_reason,
+        "status_category": row.status_category,
+        "status_note": row.status_note,
+        "superseded_by": row.superseded_by,
         "status_changed_at": vcc.timestamp(row.status_changed_at) if row.status_changed_at else None,
         "issued_at": vcc.timestamp(row.issued_at),
         "valid_from": vcc.timestamp(row.valid_from),
@@ -527,9 +555,16 @@ def credential_json(ctx: IssuerContext, row: Credential) -> dict[str, Any]:
 # --- status: revoke, suspend, reinstate, status lists ---------------------------------------
 
 
+def require_signer(ctx: IssuerContext) -> None:
+    """Raise :class:`ConfigurationError` when no key is active (every key retired)."""
+    if not ctx.signer.kid:
+        raise ConfigurationError("no active signing key: run 'issuer keys rotate'")
+
+
 def _sign_list(session: Session, ctx: IssuerContext, status_list: StatusList) -> None:
     """Rebuild the list's bits from credential statuses and store the newly signed list."""
-    flag = "revoked" if status_list.purpose == "revocation" else "suspended"
+    require_signer(ctx)
+    flag = {"revocation": "revoked", "suspension": "suspended", "refresh": "superseded"}[status_list.purpose]
     indexes = session.scalars(
         select(StatusEntry.index)
         .join(Credential, Credential.id == StatusEntry.credential_id)
@@ -569,16 +604,37 @@ def _lock_lists(session: Session, credential: Credential, purposes: tuple[str, .
 
 ACTIONS = {
     # action: (allowed from, new status, lists to re-sign)
-    "revoke": (("active", "suspended"), "revoked", ("revocation", "suspension")),
+    "revoke": (("active", "suspended", "superseded"), "revoked", ("revocation", "suspension", "refresh")),
     "suspend": (("active",), "suspended", ("suspension",)),
     "reinstate": (("suspended",), "active", ("suspension",)),
 }
 
 
 def change_status(
-    session: Session, ctx: IssuerContext, credential_id: str, action: str, reason: str | None, actor: str
+    session: Session,
+    ctx: IssuerContext,
+    credential_id: str,
+    action: str,
+    reason: str | None,
+    actor: str,
+    *,
+    category: str | None = None,
+    note: str | None = None,
 ) -> Credential:
-    """Revoke (final), suspend or reinstate a credential and re-sign the affected lists."""
+    """Revoke (final), suspend or reinstate a credential and re-sign the affected lists.
+
+    ``category`` is public (one of ``issuer.lifecycle.CATEGORIES``; when absent a ``reason``
+    that is itself a category name is taken as the category), ``reason`` and ``note`` are
+    private: staff API and audit log only.
+    """
+    from issuer.lifecycle import CATEGORIES, check_category
+
+    if action == "reinstate":
+        category = None
+    elif category is None and reason is not None and reason.strip().replace(" ", "_").lower() in CATEGORIES:
+        category = reason.strip().replace(" ", "_").lower()
+    else:
+        category = check_category(category)
     allowed, new_status, purposes = ACTIONS[action]
     row = (
         session.scalars(select(Credential).where(Credential.id == credential_id).with_for_update()).first()
@@ -589,10 +645,23 @@ def change_status(
         raise NotFound(f"no credential {credential_id!r}")
     if row.status not in allowed:
         raise Conflict(f"cannot {action} a credential that is {row.status}", current_status=row.status)
+    previous = row.status
     row.status = new_status
     row.status_reason = reason
+    row.status_category = category
+    row.status_note = note
     row.status_changed_at = ctx.now()
     session.flush()
+    audit.record(
+        session,
+        at=ctx.now(),
+        actor=actor,
+        action=action,
+        target=f"credential:{row.id}",
+        category=category,
+        reason="\n".join(part for part in (reason, note) if part) or None,
+        data={"previous_status": previous, "status": new_status},
+    )
     for status_list in _lock_lists(session, row, purposes):
         _sign_list(session, ctx, status_list)
     session.commit()
@@ -621,19 +690,24 @@ def _hash_token(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-def create_token(session: Session, ctx: IssuerContext, role: str, label: str) -> str:
+def create_token(session: Session, ctx: IssuerContext, role: str, label: str, actor: str = "cli") -> str:
     """Create a bearer token for ``role``; returns the secret, which is stored only hashed."""
     if role not in ROLES:
         raise ValidationFailed(f"unknown role {role!r} (use one of {', '.join(ROLES)})")
     secret = "bxc_" + secrets.token_urlsafe(32)
+    token_id = str(uuid.uuid4())
     session.add(
         ApiToken(
-            id=str(uuid.uuid4()),
+            id=token_id,
             role=role,
             token_hash=_hash_token(secret),
             label=label[:100],
             created_at=ctx.now(),
         )
+    )
+    audit.record(
+        session, at=ctx.now(), actor=actor, action="token_create", target=f"token:{token_id}",
+        data={"role": role, "label": label[:100]},
     )
     session.commit()
     return secret

@@ -31,8 +31,10 @@ def runtime() -> Runtime:
 
 
 def ctx() -> IssuerContext:
-    """This app's service context."""
-    return runtime().ctx
+    """This app's service context, with the signing key active for this request."""
+    if "ctx" not in g:
+        g.ctx = runtime().current_ctx()
+    return cast(IssuerContext, g.ctx)
 
 
 def db() -> Session:

@@ -116,8 +116,16 @@ class KeyRecord:
 
     kid: str
     alg: str
-    state: str  # "active" (signs) or "retired" (still published, no longer signs)
+    #: "active" (signs), "retired" (no longer signs, published while credentials it signed
+    #: are in use) or "compromised" (never published again).
+    state: str
     created_at: str
+    #: When the key left the active state (retired or compromised); None while active.
+    changed_at: str | None = None
+
+
+def _now_text() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -212,7 +220,7 @@ class KeyStore:
             kid=signer.kid,
             alg=signer.alg,
             state=state,
-            created_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            created_at=_now_text(),
         )
         _write_private(self.directory / f"{signer.kid}.pem", signer.private_pem(self._passphrase))
         _write_private(self._meta_path(signer.kid), json.dumps(asdict(record)).encode("utf-8"))
@@ -220,7 +228,8 @@ class KeyStore:
         return record
 
     def _set_state(self, record: KeyRecord, state: str) -> KeyRecord:
-        updated = KeyRecord(record.kid, record.alg, state, record.created_at)
+        changed_at = record.changed_at or _now_text()
+        updated = KeyRecord(record.kid, record.alg, state, record.created_at, changed_at)
         _write_private(self._meta_path(record.kid), json.dumps(asdict(updated)).encode("utf-8"))
         return updated
 
@@ -228,12 +237,39 @@ class KeyStore:
         """Create a new key and make it the active signing key (the old one is retired)."""
         return self.add(generate(alg))
 
-    def retire(self, kid: str) -> KeyRecord:
-        """Stop signing with ``kid``; it stays published for credentials it signed."""
+    def record(self, kid: str) -> KeyRecord:
+        """The metadata of ``kid``; raises :class:`KeyStoreError` if there is no such key."""
         for record in self.records():
             if record.kid == kid:
-                return self._set_state(record, "retired")
+                return record
         raise KeyStoreError(f"no key {kid} in {self.directory}")
+
+    def retire(self, kid: str) -> KeyRecord:
+        """Stop signing with ``kid``; it stays published for credentials it signed."""
+        record = self.record(kid)
+        if record.state == "compromised":
+            raise KeyStoreError(f"key {kid} is compromised; it cannot be retired")
+        return self._set_state(record, "retired")
+
+    def compromise(self, kid: str) -> KeyRecord:
+        """Mark ``kid`` compromised: it never signs and is never published again."""
+        return self._set_state(self.record(kid), "compromised")
+
+    def fingerprint(self) -> tuple[tuple[str, int, int, int], ...]:
+        """Cheap summary of the key files (name, mtime, size, mode): changes when any key
+        is added or changes state, and when a file's permissions change."""
+        if not self.directory.is_dir():
+            return ()
+        found = []
+        for path in self.directory.iterdir():
+            if path.suffix not in (".json", ".pem"):
+                continue
+            try:
+                info = path.stat()
+            except OSError:
+                continue
+            found.append((path.name, info.st_mtime_ns, info.st_size, info.st_mode))
+        return tuple(sorted(found))
 
     def active(self) -> LocalSigner:
         """The key that signs new credentials."""
@@ -245,5 +281,8 @@ class KeyStore:
         return self.load(actives[-1].kid)
 
     def public_jwks(self) -> dict[str, list[dict[str, Any]]]:
-        """The JWK Set of every published key (active and retired)."""
-        return jwks([self.load(r.kid).public_jwk() for r in self.records()])
+        """The JWK Set of every key not compromised (active and retired).
+
+        The issuer narrows it further to the keys still needed (``issuer.lifecycle``).
+        """
+        return jwks([self.load(r.kid).public_jwk() for r in self.records() if r.state != "compromised"])

@@ -23,7 +23,9 @@ MIN_ENTRIES = 131_072
 MAX_DECODED_BYTES = 1 << 20
 #: Largest ``encodedList`` string we will look at.
 MAX_ENCODED_CHARS = 2_000_000
-PURPOSES = ("revocation", "suspension")
+#: The purposes of our status entries: ``revocation`` (final), ``suspension`` (reversible)
+#: and ``refresh`` ("an updated credential is available": this one was superseded).
+PURPOSES = ("revocation", "suspension", "refresh")
 LIST_CREDENTIAL_TYPE = "BitstringStatusListCredential"
 ENTRY_TYPE = "BitstringStatusListEntry"
 

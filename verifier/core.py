@@ -14,6 +14,15 @@ the run, and ``credential`` is ``None``: authenticity was refuted or could not b
 Otherwise every later check runs and the verdict is the first that applies in
 :data:`PRECEDENCE`.
 
+Supersession: a credential may carry a third status entry, purpose ``refresh`` (Bitstring
+Status List: "an updated credential is available"). Its bit set means the issuer replaced
+it (renewal, correction, re-issue): the verdict is ``superseded``, and ``superseded_by``
+is the holder page of the current credential, asked from the *trusted* issuer at
+``<issuer id>/status/credentials/<uuid>`` only when the bit is set (never a URL the token
+names). Credentials without a ``refresh`` entry (issued before it existed) get no
+``supersession`` check. A credential within :data:`EXPIRING_SOON` of its ``validUntil``
+gets an ``expiring_soon`` note; notes never change the verdict.
+
 Details never quote text from a credential whose authenticity is not established, so a
 forged token cannot put words on the verifier's page.
 
@@ -54,6 +63,7 @@ SUSPENDED = "suspended"
 EXPIRED = "expired"
 NOT_YET_VALID = "not_yet_valid"
 STATUS_UNKNOWN = "status_unknown"
+SUPERSEDED = "superseded"
 
 #: When several outcomes apply, the first in this order is the verdict.
 PRECEDENCE = (
@@ -61,6 +71,7 @@ PRECEDENCE = (
     ISSUER_NOT_RECOGNISED,
     REVOKED,
     SUSPENDED,
+    SUPERSEDED,
     EXPIRED,
     NOT_YET_VALID,
     STATUS_UNKNOWN,
@@ -68,6 +79,20 @@ PRECEDENCE = (
 )
 #: The status purposes every credential of ours must carry, and the verdict a set bit means.
 STATUS_PURPOSES = {"revocation": REVOKED, "suspension": SUSPENDED}
+#: The optional status purpose whose set bit means "superseded by a newer credential".
+REFRESH = "refresh"
+#: A valid credential this close to its ``validUntil`` gets an ``expiring_soon`` note.
+EXPIRING_SOON = timedelta(days=60)
+#: Public reason categories an issuer may give, and how the verifier words them. Only these
+#: fixed words are shown: text from the issuer's answer never reaches the page.
+PUBLIC_CATEGORIES = {
+    "training_requirements_not_met": "training requirements were not met",
+    "license_action": "action against the holder's professional license",
+    "issued_in_error": "issued in error",
+    "fraud": "obtained by fraud",
+    "holder_request": "at the holder's request",
+    "administrative": "administrative reason",
+}
 #: Longest QR link considered.
 MAX_LINK_CHARS = 2048
 
@@ -94,6 +119,18 @@ class Check:
 
 
 @dataclass(frozen=True)
+class Note:
+    """Something worth knowing that does not change the verdict (``expiring_soon``)."""
+
+    id: str
+    detail: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The API form ``{"id", "detail"}``."""
+        return {"id": self.id, "detail": self.detail}
+
+
+@dataclass(frozen=True)
 class Verdict:
     """The outcome of one verification."""
 
@@ -101,18 +138,24 @@ class Verdict:
     checks: tuple[Check, ...]
     credential: dict[str, Any] | None
     checked_at: datetime
+    notes: tuple[Note, ...] = ()
+    #: Holder page of the current credential when this one is superseded (else None).
+    superseded_by: str | None = None
     #: What the checks were made against (``kid``, ``alg``, ``issuer_id``, ``status_entries``);
     #: empty unless the credential was authentic. Not part of the API body; the employer view
     #: and the signed verification receipt show it.
     evidence: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        """The API body: ``status``, ``checks``, ``credential`` (or null), ``checked_at``."""
+        """The API body: ``status``, ``checks``, ``credential`` (or null), ``checked_at``,
+        ``notes`` (possibly empty) and ``superseded_by`` (a URL or null)."""
         return {
             "status": self.status,
             "checks": [check.to_json() for check in self.checks],
             "credential": self.credential,
             "checked_at": timestamp(self.checked_at),
+            "notes": [note.to_json() for note in self.notes],
+            "superseded_by": self.superseded_by,
         }
 
 
@@ -131,6 +174,10 @@ class Sources(Protocol):
         """The compact JWT the issuer serves for a credential; raises :class:`ResolverError`."""
         ...
 
+    def credential_status(self, issuer: TrustedIssuer, credential_uuid: str) -> dict[str, Any]:
+        """The issuer's public lifecycle record of a credential; raises :class:`ResolverError`."""
+        ...
+
 
 @dataclass(frozen=True)
 class Policy:
@@ -147,6 +194,8 @@ class _Run:
     now: datetime
     checks: list[Check] = field(default_factory=list)
     outcomes: set[str] = field(default_factory=set)
+    notes: list[Note] = field(default_factory=list)
+    superseded_by: str | None = None
     evidence: dict[str, Any] = field(default_factory=dict)
 
     def passed(self, check_id: str, detail: str) -> None:
@@ -161,7 +210,11 @@ class _Run:
         evidence = dict(self.evidence)
         if status == NOT_AUTHENTIC or credential is None:
             credential, evidence = None, {}
-        return Verdict(status, tuple(self.checks), credential, self.now, evidence)
+        notes = tuple(self.notes) if credential is not None else ()
+        superseded_by = self.superseded_by if status == SUPERSEDED else None
+        return Verdict(
+            status, tuple(self.checks), credential, self.now, notes, superseded_by, evidence
+        )
 
 
 def _utc(moment: datetime) -> str:
@@ -310,7 +363,7 @@ class Verifier:
         header, _ = jose.split(token)
         run.evidence.update(kid=header.get("kid"), alg=header.get("alg"), issuer_id=issuer.id)
         self._check_validity(run, checked)
-        self._check_status(run, unverified, issuer)
+        self._check_status(run, unverified, issuer, checked.uuid)
         return run.verdict(credential)
 
     def _check_signature(self, run: _Run, token: str, issuer: TrustedIssuer) -> bool:
@@ -385,8 +438,21 @@ class Verifier:
                 f"Within its validity period, {_utc(checked.valid_from)} to "
                 f"{_utc(checked.valid_until)}.",
             )
+            left = checked.valid_until - run.now
+            if left <= EXPIRING_SOON:
+                days = max(left.days, 0)
+                when = "today" if left < timedelta(days=1) else f"in {days} day{'s' if days != 1 else ''}"
+                run.notes.append(
+                    Note(
+                        "expiring_soon",
+                        f"This certification expires {when}, on {_utc(checked.valid_until)}; "
+                        "the holder should renew it.",
+                    )
+                )
 
-    def _check_status(self, run: _Run, payload: dict[str, Any], issuer: TrustedIssuer) -> None:
+    def _check_status(
+        self, run: _Run, payload: dict[str, Any], issuer: TrustedIssuer, credential_uuid: str
+    ) -> None:
         try:
             entries = read_entries(payload)
         except StatusListError as exc:
@@ -410,7 +476,8 @@ class Verifier:
             problem = next((r for r in results if isinstance(r, str)), None)
             if any(r is True for r in results):
                 word = "revoked" if purpose == "revocation" else "suspended"
-                run.failed(purpose, f"{issuer.name} has {word} this credential.", outcome)
+                why = self._public_reason(issuer, credential_uuid)
+                run.failed(purpose, f"{issuer.name} has {word} this credential.{why}", outcome)
             elif problem is not None:
                 run.failed(purpose, problem, STATUS_UNKNOWN)
             else:
@@ -420,6 +487,60 @@ class Verifier:
                     f"{issuer.name}'s {purpose} list, checked at {run.now.strftime('%H:%M UTC')}, "
                     f"shows it is not {word}.",
                 )
+        self._check_supersession(run, entries, issuer, credential_uuid)
+
+    def _check_supersession(
+        self, run: _Run, entries: list[StatusPointer], issuer: TrustedIssuer, credential_uuid: str
+    ) -> None:
+        mine = [entry for entry in entries if entry.purpose == REFRESH]
+        if not mine:
+            return  # issued before supersession was published: nothing to check
+        results = [self._status_bit(issuer, entry) for entry in mine]
+        problem = next((r for r in results if isinstance(r, str)), None)
+        if any(r is True for r in results):
+            run.superseded_by = self._successor(issuer, credential_uuid)
+            where = (
+                " The current one is linked below."
+                if run.superseded_by
+                else " The current one could not be looked up right now."
+            )
+            run.failed(
+                "supersession",
+                f"{issuer.name} has replaced this credential with a newer one (renewal or "
+                f"correction).{where}",
+                SUPERSEDED,
+            )
+        elif problem is not None:
+            run.failed("supersession", problem, STATUS_UNKNOWN)
+        else:
+            run.passed("supersession", f"{issuer.name} has not replaced this credential.")
+
+    def _lifecycle(self, issuer: TrustedIssuer, credential_uuid: str) -> dict[str, Any] | None:
+        lookup = getattr(self._sources, "credential_status", None)
+        if lookup is None:
+            return None
+        try:
+            record: dict[str, Any] = lookup(issuer, credential_uuid)
+        except ResolverError:
+            return None
+        return record
+
+    def _successor(self, issuer: TrustedIssuer, credential_uuid: str) -> str | None:
+        """Holder page of the current credential, built from the trusted issuer's id."""
+        record = self._lifecycle(issuer, credential_uuid)
+        current = record.get("current") if record else None
+        current_id = canonical_uuid(current.get("id")) if isinstance(current, dict) else None
+        if current_id is None or current_id == credential_uuid:
+            return None
+        return f"{issuer.id}/credentials/{current_id}"
+
+    def _public_reason(self, issuer: TrustedIssuer, credential_uuid: str) -> str:
+        """`` Reason given: ...`` from the issuer's public category, or empty."""
+        record = self._lifecycle(issuer, credential_uuid)
+        category = record.get("category") if record else None
+        if not isinstance(category, str) or category not in PUBLIC_CATEGORIES:
+            return ""
+        return f" Reason given by the issuer: {PUBLIC_CATEGORIES[category]}."
 
     def _status_bit(self, issuer: TrustedIssuer, entry: StatusPointer) -> bool | str:
         """Whether the entry's bit is set, or why it cannot be known (a sentence)."""

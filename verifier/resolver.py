@@ -16,6 +16,9 @@ Caching (in memory, keyed by URL, guarded by locks; verdicts are never cached):
   not at all when neither is given. There is **no** stale-if-error for lists: a list that
   cannot be had fresh raises :class:`StatusUnavailable` so the verdict is ``status_unknown``.
 * Revalidation sends ``If-None-Match`` with the stored ``ETag``; ``304`` renews the entry.
+* A credential's public lifecycle record (``<issuer id>/status/credentials/<uuid>``: status,
+  public reason category, current successor) is fetched only when a status bit is set, and
+  cached for its ``max-age``.
 
 The clock is injected so freshness and the list's ``validUntil`` are judged with the same
 time the verdict uses.
@@ -39,7 +42,7 @@ from vc import jose
 from vc.credential import TYP, issuer_id_of, parse_timestamp
 from vc.errors import CredentialError
 from vc.status_list import ParsedList, read_list_credential
-from verifier.registry import TrustedIssuer, TrustRegistry
+from verifier.registry import TrustedIssuer, TrustRegistry, canonical_uuid
 
 #: Largest response body accepted from an issuer.
 MAX_BODY_BYTES = 1 << 20
@@ -219,6 +222,7 @@ class Resolver:
         self._jwks: dict[str, _Entry[dict[str, PyJWK]]] = {}
         self._last_jwks_attempt: dict[str, datetime] = {}
         self._lists: dict[str, _Entry[StatusListSnapshot]] = {}
+        self._lifecycles: dict[str, _Entry[dict[str, Any]]] = {}
 
     # -- the one door to the network ------------------------------------------------------
 
@@ -400,6 +404,37 @@ class Resolver:
             return response.body.decode("ascii").strip()
         except UnicodeDecodeError as exc:
             raise FetchError(f"{url} did not return a compact JWT") from exc
+
+
+    def credential_status(self, issuer: TrustedIssuer, credential_uuid: str) -> dict[str, Any]:
+        """The issuer's public lifecycle record of one credential (cached for ``max-age``).
+
+        Only ``<issuer id>/status/credentials/<canonical uuid>`` of a trusted issuer is
+        fetched. Raises :class:`CredentialNotFound` on 404/410, :class:`FetchError` otherwise.
+        """
+        uuid = canonical_uuid(credential_uuid)
+        if uuid is None:
+            raise FetchError("not a credential id")
+        url = f"{issuer.status_prefix}credentials/{uuid}"
+        with self._lock_for(url):
+            now = self._clock()
+            entry = self._lifecycles.get(url)
+            if entry is not None and now < entry.fresh_until:
+                return entry.value
+            response = self._get(url, accept="application/json")
+            if response.status in (404, 410):
+                raise CredentialNotFound(f"{issuer.name} has no credential {uuid}")
+            if response.status != 200:
+                raise FetchError(f"{url} answered HTTP {response.status}")
+            try:
+                record = json.loads(response.body.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise FetchError(f"{url} did not return JSON") from exc
+            if not isinstance(record, dict) or record.get("id") != uuid:
+                raise FetchError(f"{url} did not describe credential {uuid}")
+            fresh = min(max_age(response.headers) or timedelta(0), MAX_FRESHNESS)
+            self._lifecycles[url] = _Entry(record, None, now + fresh)
+            return record
 
 
 def _list_freshness(ttl: timedelta | None, age: timedelta | None) -> timedelta:

@@ -40,6 +40,7 @@ from verifier.core import (
     NOT_YET_VALID,
     REVOKED,
     STATUS_UNKNOWN,
+    SUPERSEDED,
     SUSPENDED,
     VALID,
     Verdict,
@@ -76,6 +77,11 @@ PRESENTATION: dict[str, tuple[str, str, str]] = {
         "bad",
         "Suspended — do not rely on this certificate",
         "The issuer has suspended this certification for now.",
+    ),
+    SUPERSEDED: (
+        "bad",
+        "Superseded — a newer version of this certificate exists",
+        "The issuer has replaced this certificate (renewal or correction); check the current one.",
     ),
     EXPIRED: (
         "bad",

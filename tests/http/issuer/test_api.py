@@ -353,7 +353,7 @@ def test_issue_returns_a_vc_jwt_as_designed(issuer_client: FlaskClient, tokens: 
     subject = claims["credentialSubject"]
     assert subject["name"] == "Jane Doe"
     assert subject["trainingResults"]["supervisedInjections"] == 24
-    assert [s["statusPurpose"] for s in claims["credentialStatus"]] == ["revocation", "suspension"]
+    assert [s["statusPurpose"] for s in claims["credentialStatus"]] == ["revocation", "suspension", "refresh"]
     text = body["credential"]
     assert "88" not in str(subject["trainingResults"]) and "jane.doe@example.org" not in str(claims)
     assert issuer_client.get(f"/credentials/{body['id']}/jwt").data.decode() == text

@@ -58,7 +58,7 @@ def test_bulk_issues_to_every_eligible_practitioner_once(issuer_client: FlaskCli
     for item in real["issued"]:
         info = issuer_client.get(f"/api/v1/credentials/{item['credential_id']}",
                                  headers=auth(tokens["certifier"])).json
-        assert info["status"] == "active" and len(info["status_entries"]) == 2
+        assert info["status"] == "active" and len(info["status_entries"]) == 3
 
     again = bulk(issuer_client, tokens).json
     assert again["counts"] == {"issued": 0, "not_eligible": 9, "already_certified": 7, "failed": 0}
@@ -101,12 +101,12 @@ def test_an_interrupted_bulk_run_leaves_only_whole_credentials(
         credentials = session.scalars(select(Credential)).all()
         assert len(credentials) == 2
         for row in credentials:
-            assert row.token and {e.purpose for e in row.entries} == {"revocation", "suspension"}
-        assert session.scalar(select(func.count()).select_from(StatusEntry)) == 4
+            assert row.token and {e.purpose for e in row.entries} == {"revocation", "suspension", "refresh"}
+        assert session.scalar(select(func.count()).select_from(StatusEntry)) == 6
 
     monkeypatch.setattr(service.jose, "sign", real_sign)
     resumed = bulk(issuer_client, tokens).json
     assert resumed["counts"]["issued"] == 2 and resumed["counts"]["already_certified"] == 2
     with rt.sessions() as session:
         entries = session.execute(select(StatusEntry.list_id, StatusEntry.index)).all()
-        assert len(entries) == len(set(entries)) == 8
+        assert len(entries) == len(set(entries)) == 12

@@ -222,3 +222,52 @@ def test_signer_refuses_a_key_that_does_not_fit_its_algorithm(alg, make_key):
 def test_generate_refuses_an_unsupported_algorithm():
     with pytest.raises(KeyStoreError, match="unsupported algorithm 'HS256'"):
         keys.generate("HS256")
+
+
+def test_compromised_key_is_never_published_nor_active(key_dir):
+    store = keys.KeyStore(key_dir)
+    first = store.generate().kid
+    second = store.generate().kid
+    record = store.compromise(first)
+    assert record.state == "compromised" and record.changed_at
+    assert [k["kid"] for k in store.public_jwks()["keys"]] == [second]
+    store.compromise(second)
+    assert store.public_jwks() == {"keys": []}
+    with pytest.raises(keys.KeyStoreError, match="no active signing key"):
+        store.active()
+    with pytest.raises(keys.KeyStoreError, match="compromised"):
+        store.retire(first)
+
+
+def test_leaving_the_active_state_records_when(key_dir):
+    store = keys.KeyStore(key_dir)
+    first = store.generate().kid
+    assert store.record(first).changed_at is None
+    store.generate()
+    retired = store.record(first)
+    assert retired.state == "retired" and retired.changed_at is not None
+    assert store.compromise(first).changed_at == retired.changed_at  # the first change counts
+
+
+def test_metadata_written_before_changed_at_existed_still_loads(key_dir):
+    store = keys.KeyStore(key_dir)
+    kid = store.generate().kid
+    meta = key_dir / f"{kid}.json"
+    data = json.loads(meta.read_text())
+    del data["changed_at"]
+    meta.write_text(json.dumps(data))
+    assert store.record(kid).changed_at is None
+
+
+def test_fingerprint_changes_with_keys_and_permissions(key_dir):
+    store = keys.KeyStore(key_dir)
+    assert store.fingerprint() == ()
+    kid = store.generate().kid
+    before = store.fingerprint()
+    assert before == store.fingerprint()
+    (key_dir / f"{kid}.pem").chmod(0o644)
+    assert store.fingerprint() != before
+    (key_dir / f"{kid}.pem").chmod(0o600)
+    again = store.fingerprint()
+    store.generate()
+    assert store.fingerprint() != again

@@ -92,6 +92,8 @@ class FakeIssuer:
         self.list_signer = self.signer
         self.revoked: set[int] = set()
         self.suspended: set[int] = set()
+        self.superseded: set[int] = set()
+        self.lifecycle: dict[str, dict[str, Any]] = {}
         self.down = False
         self.unreachable: set[str] = set()
         self.overrides: dict[str, Callable[[dict[str, str]], FetchResponse]] = {}
@@ -199,9 +201,7 @@ class FakeIssuer:
     def list_token(self, purpose: str) -> str:
         now = self.clock()
         valid_until = self.list_valid_until or now + timedelta(days=1)
-        bits = BitstringStatusList.with_set(
-            self.revoked if purpose == "revocation" else self.suspended
-        )
+        bits = BitstringStatusList.with_set(self._indexes(purpose))
         url = self.list_url(purpose)
         payload = list_credential(
             issuer={"id": self.id, "type": ["Profile"], "name": "Name In List"},
@@ -230,20 +230,29 @@ class FakeIssuer:
         if url == self.jwks_url:
             body = json.dumps(keys.jwks(self.published)).encode()
             return self._cacheable(body, headers, self.jwks_max_age, "application/jwk-set+json")
-        for purpose in ("revocation", "suspension"):
+        for purpose in ("revocation", "suspension", "refresh"):
             if url == self.list_url(purpose):
                 body = self.list_token(purpose).encode()
-                indexes = self.revoked if purpose == "revocation" else self.suspended
+                indexes = self._indexes(purpose)
                 version = repr((sorted(indexes), self.list_signer.kid, self.list_payload_changes))
                 return self._cacheable(
                     body, headers, self.list_max_age, "application/vc+jwt", etag_of=version
                 )
+        lifecycle_prefix = f"{self.id}/status/credentials/"
+        if url.startswith(lifecycle_prefix) and url[len(lifecycle_prefix) :] in self.lifecycle:
+            record = json.dumps(self.lifecycle[url[len(lifecycle_prefix) :]]).encode()
+            return FetchResponse(
+                200, {"Content-Type": "application/json", "Cache-Control": "max-age=300"}, record
+            )
         prefix = f"{self.id}/credentials/"
         if url.startswith(prefix) and url.endswith("/jwt"):
             token = self.credentials.get(url[len(prefix) : -len("/jwt")])
             if token is not None:
                 return FetchResponse(200, {"Content-Type": "application/vc+jwt"}, token.encode())
         return FetchResponse(404, {"Content-Type": "text/plain"}, b"not found")
+
+    def _indexes(self, purpose: str) -> set[int]:
+        return {"revocation": self.revoked, "suspension": self.suspended}.get(purpose, self.superseded)
 
     @staticmethod
     def _cacheable(

@@ -1,0 +1,185 @@
+"""The append-only audit trail: who did what, when, to what, and why.
+
+Every issue, revoke, suspend, reinstate, supersede, key event and token creation appends
+one :class:`~issuer.models.AuditEntry` in the same transaction as the change itself, so
+a change and its entry are committed together or not at all. Entries are numbered
+``1, 2, 3, ...`` (``seq``) and each carries ``prev_hash``, the ``hash`` of the entry
+before it (64 zeros for the first), and its own ``hash``: SHA-256 of the canonical JSON
+of all its other fields. Editing, deleting, inserting or reordering entries breaks the
+chain, and :func:`verify` names the first entry where it breaks.
+
+There is no code path that updates or deletes an entry. On PostgreSQL, concurrent writers
+(several issuer processes) take a transaction-scoped advisory lock before appending so the
+chain never forks; SQLite serialises writers by itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from issuer.models import AuditEntry
+
+GENESIS = "0" * 64
+#: Arbitrary constant naming the advisory lock that serialises appends on PostgreSQL.
+_PG_LOCK_KEY = 0x0B0C_A0D1
+ACTIONS = frozenset(
+    {
+        "issue",
+        "revoke",
+        "suspend",
+        "reinstate",
+        "supersede",
+        "key_generate",
+        "key_rotate",
+        "key_retire",
+        "key_compromised",
+        "token_create",
+        "practitioner_correct",
+    }
+)
+
+
+def _canonical(fields: dict[str, Any]) -> bytes:
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def entry_fields(entry: AuditEntry) -> dict[str, Any]:
+    """The fields an entry's hash covers (everything but ``hash`` itself), as JSON values."""
+    return {
+        "seq": entry.seq,
+        "at": _stamp(entry.at),
+        "actor": entry.actor,
+        "action": entry.action,
+        "target": entry.target,
+        "category": entry.category,
+        "reason": entry.reason,
+        "data": entry.data,
+        "prev_hash": entry.prev_hash,
+    }
+
+
+def entry_hash(entry: AuditEntry) -> str:
+    """SHA-256 (hex) of the entry's canonical JSON."""
+    return hashlib.sha256(_canonical(entry_fields(entry))).hexdigest()
+
+
+def record(
+    session: Session,
+    *,
+    at: datetime,
+    actor: str,
+    action: str,
+    target: str,
+    category: str | None = None,
+    reason: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Append one entry in the caller's transaction (the caller commits).
+
+    Raises ``ValueError`` for an unknown ``action`` (a programming error).
+    """
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}")
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+    last = session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).first()
+    entry = AuditEntry(
+        seq=1 if last is None else last.seq + 1,
+        at=at.astimezone(UTC),
+        actor=actor[:64],
+        action=action,
+        target=target[:200],
+        category=category,
+        reason=reason,
+        data=dict(data or {}),
+        prev_hash=GENESIS if last is None else last.hash,
+        hash="",
+    )
+    entry.hash = entry_hash(entry)
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def entries_for(session: Session, target_id: str) -> list[AuditEntry]:
+    """Entries about one credential, practitioner or key (``<kind>:<target_id>``), oldest first."""
+    return list(
+        session.scalars(
+            select(AuditEntry).where(AuditEntry.target.like(f"%:{target_id}")).order_by(AuditEntry.seq)
+        )
+    )
+
+
+def entries(session: Session, batch: int = 1000) -> Iterator[AuditEntry]:
+    """Every entry in ``seq`` order, read in batches."""
+    after = 0
+    while True:
+        rows = list(
+            session.scalars(
+                select(AuditEntry).where(AuditEntry.seq > after).order_by(AuditEntry.seq).limit(batch)
+            )
+        )
+        if not rows:
+            return
+        yield from rows
+        after = rows[-1].seq
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """The outcome of :func:`verify`: how many entries were checked and the first break."""
+
+    checked: int
+    broken_seq: int | None = None
+    problem: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the whole chain is intact."""
+        return self.broken_seq is None
+
+
+def verify(session: Session) -> ChainReport:
+    """Check the whole chain: numbering, each hash, and each link to the entry before."""
+    previous_hash, expected_seq, checked = GENESIS, 1, 0
+    for entry in entries(session):
+        if entry.seq != expected_seq:
+            return ChainReport(
+                checked, entry.seq, f"entry {entry.seq} follows entry {expected_seq - 1}: entries are missing"
+            )
+        if entry.prev_hash != previous_hash:
+            return ChainReport(
+                checked,
+                entry.seq,
+                f"entry {entry.seq} does not link to the entry before it (removed, inserted or reordered)",
+            )
+        if entry_hash(entry) != entry.hash:
+            return ChainReport(checked, entry.seq, f"entry {entry.seq} was altered after it was written")
+        previous_hash, expected_seq, checked = entry.hash, expected_seq + 1, checked + 1
+    return ChainReport(checked)
+
+
+def export(session: Session, out: TextIO) -> int:
+    """Write every entry as one JSON object per line (with its ``hash``); returns the count."""
+    count = 0
+    for entry in entries(session):
+        out.write(json.dumps({**entry_fields(entry), "hash": entry.hash}, sort_keys=True) + "\n")
+        count += 1
+    return count
+
+
+def entry_json(entry: AuditEntry) -> dict[str, Any]:
+    """API form of one entry."""
+    return {**entry_fields(entry), "hash": entry.hash}
