@@ -444,3 +444,29 @@ def test_encrypted_keys_rotate_under_a_running_issuer(
         assert "wrong passphrase?" in response.json["detail"]
     finally:
         app.extensions["issuer"].engine.dispose()
+
+
+def test_holder_pages_link_a_superseded_credential_to_the_current_one(
+    client: FlaskClient, tokens: dict[str, str], clock: FakeClock
+) -> None:
+    old = certify(client, tokens, "a@example.org")
+    clock.advance(days=30)
+    new = client.post(f"/api/v1/credentials/{old['id']}/renew", headers=auth(tokens["certifier"])).json
+    page = client.get(f"/credentials/{old['id']}").get_data(as_text=True)
+    assert "has been superseded" in page
+    assert f'href="{ISSUER_URL}/credentials/{new["id"]}"' in page
+
+
+def test_holder_page_shows_the_public_category_never_the_private_note(
+    client: FlaskClient, tokens: dict[str, str]
+) -> None:
+    issued = certify(client, tokens, "a@example.org")
+    client.post(
+        f"/api/v1/credentials/{issued['id']}/revoke",
+        json={"reason": "board order 2026-114", "category": "license_action", "note": "call from the board"},
+        headers=auth(tokens["admin"]),
+    )
+    page = client.get(f"/credentials/{issued['id']}").get_data(as_text=True)
+    assert "has been revoked" in page
+    assert "Reason: Action against the holder&#39;s professional license" in page
+    assert "board order 2026-114" not in page and "call from the board" not in page
