@@ -19,10 +19,8 @@ import csv
 import hashlib
 import io
 import json
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -372,7 +370,7 @@ def import_csv(
         try:
             if person is None:
                 status = "created"
-                person = _new_practitioner(item.person, now, actor)
+                person = service.new_practitioner(item.person, now, actor)
                 adds += [person, service.initial_license_check(person)]
             elif lic.checked_on > latest_check[item.key]:
                 check = schemas.LicenseCheckIn(
@@ -467,25 +465,6 @@ def _contents(person: Practitioner) -> set[str]:
         for r in person.records
         if r.id not in replaced and r.kind != "license_check"
     }
-
-
-def _new_practitioner(body: schemas.PractitionerIn, now: datetime, actor: str) -> Practitioner:
-    lic = body.license
-    return Practitioner(
-        id=str(uuid.uuid4()),
-        given_name=body.given_name,
-        family_name=body.family_name,
-        email=body.email,
-        profession=body.profession,
-        license_number=lic.number,
-        license_jurisdiction=lic.jurisdiction,
-        license_status=lic.status,
-        license_expires_on=lic.expires_on,
-        license_checked_on=lic.checked_on,
-        license_checked_source=lic.checked_source,
-        created_at=now,
-        created_by=actor,
-    )
 
 
 # --- export -------------------------------------------------------------------------------------

@@ -87,12 +87,10 @@ class IssuerContext:
 # --- practitioners and records ------------------------------------------------------
 
 
-def create_practitioner(
-    session: Session, ctx: IssuerContext, body: PractitionerIn, actor: str
-) -> Practitioner:
-    """Register a practitioner with their license as checked."""
+def new_practitioner(body: PractitionerIn, now: datetime, actor: str) -> Practitioner:
+    """A practitioner row from a validated registration (not yet added to a session)."""
     lic = body.license
-    practitioner = Practitioner(
+    return Practitioner(
         id=str(uuid.uuid4()),
         given_name=body.given_name,
         family_name=body.family_name,
@@ -104,9 +102,16 @@ def create_practitioner(
         license_expires_on=lic.expires_on,
         license_checked_on=lic.checked_on,
         license_checked_source=lic.checked_source,
-        created_at=ctx.now(),
+        created_at=now,
         created_by=actor,
     )
+
+
+def create_practitioner(
+    session: Session, ctx: IssuerContext, body: PractitionerIn, actor: str
+) -> Practitioner:
+    """Register a practitioner with their license as checked."""
+    practitioner = new_practitioner(body, ctx.now(), actor)
     session.add(practitioner)
     session.add(initial_license_check(practitioner))
     session.commit()
