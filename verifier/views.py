@@ -311,6 +311,31 @@ def mask_license(number: object) -> str:
     return "•" * (len(number) - 4) + number[-4:]
 
 
+US_STATES = dict(
+    item.split("=")
+    for item in (
+        "AL=Alabama AK=Alaska AZ=Arizona AR=Arkansas CA=California CO=Colorado CT=Connecticut "
+        "DE=Delaware DC=District_of_Columbia FL=Florida GA=Georgia HI=Hawaii ID=Idaho IL=Illinois "
+        "IN=Indiana IA=Iowa KS=Kansas KY=Kentucky LA=Louisiana ME=Maine MD=Maryland "
+        "MA=Massachusetts MI=Michigan MN=Minnesota MS=Mississippi MO=Missouri MT=Montana "
+        "NE=Nebraska NV=Nevada NH=New_Hampshire NJ=New_Jersey NM=New_Mexico NY=New_York "
+        "NC=North_Carolina ND=North_Dakota OH=Ohio OK=Oklahoma OR=Oregon PA=Pennsylvania "
+        "RI=Rhode_Island SC=South_Carolina SD=South_Dakota TN=Tennessee TX=Texas UT=Utah "
+        "VT=Vermont VA=Virginia WA=Washington WV=West_Virginia WI=Wisconsin WY=Wyoming"
+    ).split()
+)
+
+
+def licensing_board(jurisdiction: object) -> str:
+    """Who to ask about a license: ``US-TX`` -> ``the Texas licensing board``."""
+    if not isinstance(jurisdiction, str) or not jurisdiction:
+        return "the licensing board"
+    country, _, region = jurisdiction.partition("-")
+    if country == "US" and region in US_STATES:
+        return f"the {US_STATES[region].replace('_', ' ')} licensing board"
+    return f"the licensing board of {jurisdiction}"
+
+
 def utc_datetime(value: object) -> str:
     """``2026-11-01T00:00:00Z`` as ``1 November 2026, 00:00 UTC``."""
     if not isinstance(value, str):
@@ -368,4 +393,5 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(Exception, handle_unexpected)
     app.after_request(add_security_headers)
     app.add_template_filter(mask_license, "mask_license")
+    app.add_template_filter(licensing_board, "licensing_board")
     app.add_template_filter(utc_datetime, "utc")

@@ -33,7 +33,7 @@ def test_patient_view_links_to_employer_view(client: FlaskClient, issuer: FakeIs
     assert "view=employer" in html
     assert LICENSE_NUMBER not in html
     assert "not a license to" in html
-    assert "US-TX state board" in html
+    assert "the Texas licensing board" in html
 
 
 def test_employer_view_shows_checks_evidence_kid_and_positions(
