@@ -325,7 +325,7 @@ class Verifier:
         self, run: _Run, token: str, expected: tuple[TrustedIssuer, str] | None
     ) -> Verdict:
         try:
-            _, unverified = jose.split(token)
+            header, unverified = jose.split(token)
         except CredentialError:
             run.failed(
                 "format",
@@ -360,7 +360,6 @@ class Verifier:
         if checked is None:
             return run.verdict()
         credential = {**summary(checked), "issuer_name": issuer.name}
-        header, _ = jose.split(token)
         run.evidence.update(kid=header.get("kid"), alg=header.get("alg"), issuer_id=issuer.id)
         self._check_validity(run, checked)
         self._check_status(run, unverified, issuer, checked.uuid)

@@ -4,7 +4,6 @@ correction, public reason categories and private notes, and the audit trail of i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -36,25 +35,19 @@ def own_keys(tmp_path: Path) -> KeyStore:
 
 
 @pytest.fixture
-def app(database_url: str, own_keys: KeyStore, clock: FakeClock) -> Iterator[Flask]:
-    app = create_app(
-        {"database_url": database_url, "keys_dir": str(own_keys.directory), "status_list_ttl": 60},
-        clock=clock,
-    )
-    yield app
-    app.extensions["issuer"].engine.dispose()
+def keys_dir(own_keys: KeyStore) -> Path:
+    """The shared ``issuer_app`` fixture, but on this test's own key directory."""
+    return own_keys.directory
 
 
 @pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
+def app(issuer_app: Flask) -> Flask:
+    return issuer_app
 
 
 @pytest.fixture
-def tokens(app: Flask) -> dict[str, str]:
-    rt: Runtime = app.extensions["issuer"]
-    with rt.sessions() as session:
-        return {role: service.create_token(session, rt.ctx, role, f"test {role}") for role in service.ROLES}
+def client(issuer_client: FlaskClient) -> FlaskClient:
+    return issuer_client
 
 
 def verifier_of(client: FlaskClient, now: datetime) -> Verifier:
