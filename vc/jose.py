@@ -81,16 +81,17 @@ def sign(payload: Mapping[str, Any], signer: Signer, *, typ: str, cty: str | Non
     return f"{signing_input}.{b64url_encode(signature)}"
 
 
-def split(token: object) -> tuple[dict[str, Any], dict[str, Any]]:
+def split(token: object, *, max_chars: int = MAX_TOKEN_CHARS) -> tuple[dict[str, Any], dict[str, Any]]:
     """Return the *unverified* header and payload of a compact JWS, checking only its shape.
 
     Use it to route a token (which issuer, which key), never to trust what it says.
-    Raises :class:`MalformedToken`.
+    ``max_chars`` bounds the token (a credential's limit by default; a status list has its
+    own, :func:`vc.status_list.max_list_token_chars`). Raises :class:`MalformedToken`.
     """
     if not isinstance(token, str):
         raise MalformedToken("the credential must be a string")
-    if len(token) > MAX_TOKEN_CHARS:
-        raise MalformedToken(f"the credential is longer than {MAX_TOKEN_CHARS} characters")
+    if len(token) > max_chars:
+        raise MalformedToken(f"the credential is longer than {max_chars} characters")
     if not _COMPACT.fullmatch(token):
         raise MalformedToken("the credential is not a compact JWS (three base64url parts)")
     head, body, _ = token.split(".")
@@ -103,15 +104,16 @@ def verify(
     typ: str,
     algorithms: Collection[str],
     key_for: KeyLookup,
+    max_chars: int = MAX_TOKEN_CHARS,
 ) -> Verified:
     """Verify a compact JWS and return its header and payload.
 
     ``algorithms`` is the configured allow-list: do **not** derive it from the token.
     ``key_for(kid)`` must look the key up only among the trusted issuer's published keys
-    and return ``None`` when there is none. Raises a :class:`vc.errors.CredentialError`
-    subclass on any failure.
+    and return ``None`` when there is none. ``max_chars`` is as for :func:`split`. Raises a
+    :class:`vc.errors.CredentialError` subclass on any failure.
     """
-    header, payload = split(token)
+    header, payload = split(token, max_chars=max_chars)
     alg = header.get("alg")
     allowed = SUPPORTED_ALGORITHMS.intersection(algorithms)
     if not isinstance(alg, str) or alg not in allowed:

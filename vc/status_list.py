@@ -26,6 +26,9 @@ MAX_ENCODED_CHARS = 2_000_000
 #: The purposes of our status entries: ``revocation`` (final), ``suspension`` (reversible)
 #: and ``refresh`` ("an updated credential is available": this one was superseded).
 PURPOSES = ("revocation", "suspension", "refresh")
+#: Room in a signed list for everything but ``encodedList``: header, issuer profile, dates,
+#: URLs and the signature (a list we sign uses well under 1 KiB of it).
+LIST_TOKEN_OVERHEAD_CHARS = 8_192
 LIST_CREDENTIAL_TYPE = "BitstringStatusListCredential"
 ENTRY_TYPE = "BitstringStatusListEntry"
 
@@ -110,6 +113,28 @@ class BitstringStatusList:
         result = cls.__new__(cls)
         result._bits = bytearray(raw)
         return result
+
+
+def _b64_chars(n: int) -> int:
+    return -(-4 * n // 3)
+
+
+def max_list_token_chars(entries: int) -> int:
+    """Largest compact token a signed list of ``entries`` entries can be, at any fill.
+
+    A random fill barely compresses, so the bound is the bitstring's size plus GZIP's
+    worst-case growth (stored blocks: 5 bytes a 64 KiB block, 18 of header and trailer;
+    ``n // 1000 + 64`` covers it), base64url twice (the ``encodedList``, then the JWS
+    payload) and :data:`LIST_TOKEN_OVERHEAD_CHARS`. A list of 131,072 entries is at most
+    about 40,000 characters, more than twice the credential limit.
+    """
+    raw = entries // 8
+    encoded = 1 + _b64_chars(raw + raw // 1000 + 64)
+    return _b64_chars(encoded + LIST_TOKEN_OVERHEAD_CHARS) + LIST_TOKEN_OVERHEAD_CHARS
+
+
+#: Largest status-list token a verifier accepts: a list of the largest size it will inflate.
+MAX_LIST_TOKEN_CHARS = max_list_token_chars(MAX_DECODED_BYTES * 8)
 
 
 def status_entry(list_url: str, purpose: str, index: int) -> dict[str, str]:
