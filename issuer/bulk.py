@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from issuer import service
 from issuer.errors import Conflict, IssuerError
-from issuer.models import Credential, Practitioner
+from issuer.models import Practitioner
 
 
 @dataclass
@@ -85,14 +85,7 @@ def issue_all_eligible(
     people = list(session.scalars(select(Practitioner).order_by(Practitioner.created_at, Practitioner.id)))
     now = ctx.now()
     for person in people:
-        current = session.scalars(
-            select(Credential).where(
-                Credential.practitioner_id == person.id,
-                Credential.program_id == program_id,
-                Credential.status != "revoked",
-                Credential.valid_until > now,
-            )
-        ).first()
+        current = service.current_credential(session, person.id, program_id, now)
         if current is not None:
             summary.already_certified.append({**_who(person), "credential_id": current.id})
             continue

@@ -62,23 +62,23 @@ def init() -> None:
     try:
         store.check_permissions()
         store.public_jwks()  # every existing key must open with this passphrase
-        record = None
-        if not any(r.state == "active" for r in store.records()):
-            record = store.generate(settings.signing_alg)
-            click.echo(f"created signing key {record.kid} ({record.alg}) in {settings.keys_dir}")
+        has_active = any(r.state == "active" for r in store.records())
     except KeyStoreError as exc:
         raise click.ClickException(str(exc)) from exc
-    if record is not None:
+    if not has_active:
         from issuer import lifecycle
 
         rt = _key_runtime()
         try:
             with rt.sessions() as session:
-                lifecycle.record_key_event(session, rt.current_ctx(), "key_generate", record, "cli")
+                record = lifecycle.new_active_key(
+                    session, rt.ctx, settings.signing_alg, "cli", "key_generate"
+                )
         except IssuerError as exc:
             raise click.ClickException(exc.detail) from exc
         finally:
             rt.engine.dispose()
+        click.echo(f"created signing key {record.kid} ({record.alg}) in {settings.keys_dir}")
     click.echo(f"database ready at {settings.resolved_database_url}")
 
 
@@ -228,11 +228,9 @@ def _new_key(alg: str | None, action: str) -> None:
 
     rt = _key_runtime()
     try:
-        record = rt.ctx.keystore.generate(alg or rt.ctx.config.signing_alg)
         with rt.sessions() as session:
-            lifecycle.record_key_event(session, rt.current_ctx(), action, record, "cli")
-    except KeyStoreError as exc:
-        raise click.ClickException(str(exc)) from exc
+            alg = alg or rt.ctx.config.signing_alg
+            record = lifecycle.new_active_key(session, rt.ctx, alg, "cli", action)
     except IssuerError as exc:
         raise click.ClickException(exc.detail) from exc
     finally:
@@ -251,11 +249,8 @@ def keys_retire(kid: str) -> None:
 
     rt = _key_runtime()
     try:
-        record = rt.ctx.keystore.retire(kid)
         with rt.sessions() as session:
-            lifecycle.record_key_event(session, rt.current_ctx(), "key_retire", record, "cli")
-    except KeyStoreError as exc:
-        raise click.ClickException(str(exc)) from exc
+            record = lifecycle.retire_key(session, rt.ctx, kid, "cli")
     except IssuerError as exc:
         raise click.ClickException(exc.detail) from exc
     finally:

@@ -1,8 +1,21 @@
-"""Engine, sessions and migrations."""
+"""Engine, sessions and migrations.
+
+**Write transactions are serialised by the database.** On PostgreSQL, rows are locked
+with ``SELECT ... FOR UPDATE`` before they are read for a change, and constraints refuse
+what a lock cannot (two current credentials, a reused status index). SQLite has no row
+locks and pysqlite would begin a transaction only at the first write, after the rows were
+read; so we take transaction control from the driver and begin every transaction with
+``BEGIN IMMEDIATE``, which takes SQLite's single write lock *before* the first read. Two
+requests (threads or processes) that read-then-write the same rows run one after the
+other, and the second reads what the first committed. Connections made with the execution
+option ``read_only=True`` (:func:`readers`) begin a plain deferred transaction instead: in
+WAL mode they neither wait for nor block a writer. They must not write.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -10,26 +23,43 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+#: Seconds a SQLite connection waits for the write lock before giving up.
+SQLITE_BUSY_TIMEOUT = 30
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets foreign keys on and a busy timeout."""
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
+    """An engine for ``url``. SQLite gets foreign keys, WAL, a busy timeout and
+    ``BEGIN IMMEDIATE`` write transactions (see the module docstring)."""
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT})
 
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
+    @event.listens_for(engine, "connect")
+    def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # the driver no longer begins transactions: we do
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")  # readers never wait for the writer
+        cursor.execute("PRAGMA synchronous=NORMAL")  # durable at each WAL checkpoint; safe in WAL mode
+        cursor.close()
 
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+    @event.listens_for(engine, "begin")
+    def _sqlite_begin(conn: Any) -> None:
+        read_only = conn.get_execution_options().get("read_only", False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+    return engine
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    """Sessions that keep loaded objects usable after commit."""
+    """Sessions that keep loaded objects usable after commit; every transaction may write."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def readers(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for requests that only read (public pages, key sets, status lists): on
+    SQLite they do not take the write lock. Never write through one."""
+    return sessionmaker(engine.execution_options(read_only=True), expire_on_commit=False)
 
 
 def alembic_config(url: str) -> AlembicConfig:

@@ -43,12 +43,8 @@ def load(session: Session, ctx: IssuerContext) -> Credential:
             service.add_record(
                 session, ctx, practitioner.id, schemas.parse(schemas.RECORD_ADAPTER, record), "demo"
             )
-    existing = session.scalars(
-        select(Credential).where(
-            Credential.practitioner_id == practitioner.id, Credential.status.not_in(("revoked", "superseded"))
-        )
-    ).first()
-    if existing is not None and existing.valid_until > ctx.now():
+    existing = service.current_credential(session, practitioner.id, PROGRAM, ctx.now())
+    if existing is not None:
         return existing
     return service.issue(session, ctx, practitioner.id, PROGRAM, "demo")
 

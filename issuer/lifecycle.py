@@ -26,8 +26,9 @@ from __future__ import annotations
 import copy
 import threading
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -35,14 +36,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from issuer import audit, qr, service
-from issuer.errors import ConfigurationError, Conflict, NotFound, ValidationFailed
+from issuer.errors import ConfigurationError, Conflict, ValidationFailed
 from issuer.models import Credential, Practitioner, StatusEntry, StatusList
 from issuer.service import IssuerContext
 from keys import KeyRecord, KeyStore, KeyStoreError, LocalSigner, jwks
+from keys import generate as generate_key
 from vc import credential as vcc
 from vc import jose
 from vc.credential import PROFESSIONS
-from vc.status_list import PURPOSES
+from vc.status_list import PURPOSES, max_list_token_chars
 
 #: Public reason categories of a revocation or suspension: safe to show anyone.
 CATEGORIES: dict[str, str] = {
@@ -159,14 +161,14 @@ def resign_lists(session: Session, ctx: IssuerContext) -> int:
     """Re-sign every status list not signed by the active key; returns how many were."""
     count = 0
     for status_list in session.scalars(select(StatusList).order_by(StatusList.id).with_for_update()):
-        header, _ = jose.split(status_list.token)
+        header, _ = jose.split(status_list.token, max_chars=max_list_token_chars(status_list.size))
         if header.get("kid") != ctx.signer.kid:
             service._sign_list(session, ctx, status_list)
             count += 1
     return count
 
 
-def record_key_event(
+def _audit_key_event(
     session: Session,
     ctx: IssuerContext,
     action: str,
@@ -175,12 +177,66 @@ def record_key_event(
     reason: str | None = None,
     **data: Any,
 ) -> None:
-    """Audit a key event and re-sign status lists still signed by a key no longer active."""
+    """Audit a key event and re-sign status lists still signed by a key no longer active
+    (flushed, not committed: see :func:`_key_change`)."""
     if not isinstance(ctx.signer, NoActiveKey):
         data["lists_resigned"] = resign_lists(session, ctx)
     audit.record(session, at=ctx.now(), actor=actor, action=action, target=f"key:{record.kid}",
                  reason=reason, data={"alg": record.alg, "state": record.state, **data})
-    session.commit()
+    session.flush()
+
+
+@contextmanager
+def _key_change(session: Session, store: KeyStore) -> Iterator[None]:
+    """The key directory and the database change together, or neither does.
+
+    The body re-signs status lists and audits in the open transaction, then writes the key
+    files; the transaction commits last. Any failure (a list that cannot be signed, a full
+    disk, a lost database connection, even at commit) rolls the transaction back and puts
+    every key file back as it was. On SQLite the transaction holds the write lock from its
+    first statement, so running issuers cannot sign with a key that is then withdrawn.
+    """
+    saved = store.snapshot()
+    try:
+        yield
+        session.commit()
+    except BaseException:
+        session.rollback()
+        store.restore(saved)
+        raise
+
+
+def _key_error(exc: KeyStoreError) -> ConfigurationError:
+    return ConfigurationError(str(exc))
+
+
+def new_active_key(session: Session, ctx: IssuerContext, alg: str, actor: str,
+                   action: str = "key_rotate", reason: str | None = None) -> KeyRecord:
+    """Make a new key of ``alg`` the active one (the active one retires), re-sign every
+    status list with it and audit ``action``: all or nothing."""
+    signer = generate_key(alg)
+    try:
+        with _key_change(session, ctx.keystore):
+            session.connection()  # begin now: on SQLite that takes the write lock
+            record = ctx.keystore.add(signer)
+            _audit_key_event(session, _with_signer(ctx, signer), action, record, actor, reason)
+    except KeyStoreError as exc:
+        raise _key_error(exc) from exc
+    return record
+
+
+def retire_key(session: Session, ctx: IssuerContext, kid: str, actor: str) -> KeyRecord:
+    """Stop signing with ``kid`` (still published while needed) and audit it: all or nothing."""
+    try:
+        with _key_change(session, ctx.keystore):
+            session.connection()  # begin now: on SQLite that takes the write lock
+            record = ctx.keystore.retire(kid)
+            actives = [r for r in ctx.keystore.records() if r.state == "active"]
+            signer = ctx.keystore.load(actives[-1].kid) if actives else NoActiveKey()
+            _audit_key_event(session, _with_signer(ctx, signer), "key_retire", record, actor)
+    except KeyStoreError as exc:
+        raise _key_error(exc) from exc
+    return record
 
 
 def credentials_signed_by(session: Session, kid: str) -> list[Credential]:
@@ -203,47 +259,36 @@ def compromise_key(
 ) -> Compromise:
     """Withdraw ``kid`` from the JWK Set at once; if it was active, make a new active key.
 
-    Status lists are re-signed with the active key. Returns the credentials it signed
+    Status lists are re-signed with the active key, and both events are audited, in one
+    transaction with the key change: all or nothing. Returns the credentials it signed
     (they verify as ``not_authentic`` from now on until re-issued).
     Raises :class:`ConfigurationError` for an unknown key or a key store problem.
     """
     try:
-        was = ctx.keystore.record(kid)
-        record = ctx.keystore.compromise(kid)
-        new_active = None
-        if was.state == "active":
-            new_active = ctx.keystore.generate(ctx.config.signing_alg)
-        signer = ctx.keystore.active()
+        with _key_change(session, ctx.keystore):
+            session.connection()  # begin now: on SQLite that takes the write lock
+            affected = credentials_signed_by(session, kid)
+            was = ctx.keystore.record(kid)
+            record = ctx.keystore.compromise(kid)
+            new_active = None
+            if was.state == "active":
+                new_active = ctx.keystore.add(generate_key(ctx.config.signing_alg))
+            ctx = _with_signer(ctx, ctx.keystore.active())
+            _audit_key_event(session, ctx, "key_compromised", record, actor, reason,
+                             credentials=len(affected), new_active=new_active.kid if new_active else None)
+            if new_active is not None:
+                _audit_key_event(session, ctx, "key_generate", new_active, actor,
+                                 f"replaces compromised key {kid}")
     except KeyStoreError as exc:
-        raise ConfigurationError(str(exc)) from exc
-    ctx = _with_signer(ctx, signer)
-    affected = credentials_signed_by(session, kid)
-    record_key_event(session, ctx, "key_compromised", record, actor, reason,
-                     credentials=len(affected), new_active=new_active.kid if new_active else None)
-    if new_active is not None:
-        why = f"replaces compromised key {kid}"
-        record_key_event(session, ctx, "key_generate", new_active, actor, why)
+        raise _key_error(exc) from exc
     return Compromise(record, new_active, affected)
 
 
 def _with_signer(ctx: IssuerContext, signer: jose.Signer) -> IssuerContext:
-    from dataclasses import replace
-
     return replace(ctx, signer=signer)
 
 
 # --- supersession ---------------------------------------------------------------------------
-
-
-def _lock(session: Session, credential_id: str) -> Credential:
-    row = (
-        session.scalars(select(Credential).where(Credential.id == credential_id).with_for_update()).first()
-        if len(credential_id) <= 36
-        else None
-    )
-    if row is None:
-        raise NotFound(f"no credential {credential_id!r}")
-    return row
 
 
 def _resign_lists_of(session: Session, ctx: IssuerContext, credential_ids: Sequence[str]) -> None:
@@ -261,6 +306,7 @@ def _supersede(session: Session, ctx: IssuerContext, old: Credential, new: Crede
     """Mark ``old`` superseded by ``new`` (lists are re-signed by the caller)."""
     previous = old.status
     old.status = "superseded"
+    old.is_current = None
     old.superseded_by = new.id
     old.status_category = None
     old.status_note = reason
@@ -280,7 +326,7 @@ def renew(
     Raises :class:`NotEligible`, :class:`NotFound`, :class:`Conflict` (revoked or already
     superseded).
     """
-    old = _lock(session, credential_id)
+    old = service.lock_credential(session, credential_id)
     if old.status not in ("active",):
         raise Conflict(f"cannot renew a credential that is {old.status}", current_status=old.status)
     new = service.issue(
@@ -316,6 +362,8 @@ def _reissue_one(session: Session, ctx: IssuerContext, old: Credential, actor: s
     signed with the active key; ``old`` becomes superseded. Same validity period."""
     _, payload = jose.split(old.token)
     credential_id = str(uuid.uuid4())
+    was_current, old.is_current = old.is_current, None  # the new one takes its place
+    session.flush()
     now = ctx.now().replace(microsecond=0)
     verify_url = ctx.verify_url(credential_id)
     new = Credential(
@@ -335,9 +383,9 @@ def _reissue_one(session: Session, ctx: IssuerContext, old: Credential, actor: s
         issued_by=actor,
         qr_png=qr.png(verify_url),
         qr_svg=qr.svg(verify_url),
+        is_current=was_current,
     )
-    session.add(new)
-    session.flush()
+    service.insert_current(session, new)
     claims = dict(payload)
     claims.update(
         id=f"urn:uuid:{credential_id}",
@@ -366,7 +414,7 @@ def reissue(session: Session, ctx: IssuerContext, credential_id: str, actor: str
     Raises :class:`NotFound`, :class:`Conflict` (revoked, superseded or expired).
     """
     _check_signer(ctx)
-    old = _lock(session, credential_id)
+    old = service.lock_credential(session, credential_id)
     _check_reissuable(ctx, old)
     new = _reissue_one(session, ctx, old, actor, why, reason)
     session.flush()

@@ -12,9 +12,11 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -107,9 +109,19 @@ class Record(Base):
 
 
 class Credential(Base):
-    """An issued, signed credential and its current status."""
+    """An issued, signed credential and its current status.
+
+    ``is_current`` is ``True`` for the one credential that is a practitioner's current one
+    for a program (active or suspended) and ``NULL`` for every other; a unique index over
+    ``(practitioner_id, program_id, is_current)`` lets the database refuse a second current
+    credential whichever process tries (``NULL`` never collides). It is cleared when the
+    credential is revoked or superseded, and when a new credential replaces an expired one.
+    """
 
     __tablename__ = "credentials"
+    __table_args__ = (
+        Index("uq_credentials_current", "practitioner_id", "program_id", "is_current", unique=True),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # uuid4: unguessable
     practitioner_id: Mapped[str] = mapped_column(ForeignKey("practitioners.id"), index=True)
@@ -128,6 +140,7 @@ class Credential(Base):
     status_note: Mapped[str | None] = mapped_column(Text, nullable=True)
     #: The credential that replaced this one (renewal, correction, re-issue after compromise).
     superseded_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    is_current: Mapped[bool | None] = mapped_column(Boolean, nullable=True, default=True)
     status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     issued_by: Mapped[str] = mapped_column(String(64))
     qr_png: Mapped[bytes] = mapped_column(LargeBinary)

@@ -407,6 +407,72 @@ def _allocate(session: Session, ctx: IssuerContext, purpose: str, credential_id:
     raise Conflict("could not allocate a status list index; try again")
 
 
+def current_credential(session: Session, practitioner_id: str, program_id: str, now: datetime
+                       ) -> Credential | None:
+    """The practitioner's current credential for the program: active or suspended, not
+    superseded, within its validity period. The one rule every path asks."""
+    return session.scalars(
+        select(Credential).where(
+            Credential.practitioner_id == practitioner_id,
+            Credential.program_id == program_id,
+            Credential.is_current.is_(True),
+            Credential.valid_until > now,
+        )
+    ).first()
+
+
+def already_holds(credential_id: str) -> Conflict:
+    """The answer to a request that would make a second current credential."""
+    return Conflict(
+        f"practitioner already holds credential {credential_id} for this program", credential_id=credential_id
+    )
+
+
+def free_current_slot(
+    session: Session, practitioner_id: str, program_id: str, now: datetime, replacing: str | None = None
+) -> None:
+    """Make room for a new current credential of (practitioner, program), or raise
+    :class:`Conflict` naming the one held. An expired holder, or ``replacing`` (the one a
+    renewal supersedes), gives up its place; anything else keeps it."""
+    holder = session.scalars(
+        select(Credential)
+        .where(
+            Credential.practitioner_id == practitioner_id,
+            Credential.program_id == program_id,
+            Credential.is_current.is_(True),
+        )
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+    if holder is None:
+        return
+    if holder.id != replacing and holder.valid_until.astimezone(UTC) > now:
+        raise already_holds(holder.id)
+    holder.is_current = None
+    session.flush()
+
+
+def insert_current(session: Session, row: Credential) -> None:
+    """Insert ``row`` as the current credential of its (practitioner, program).
+
+    The unique index decides between concurrent issuers (processes, or PostgreSQL
+    transactions that both saw the place free): the loser gets :class:`Conflict` with
+    the winner's id, and its transaction stays usable (the insert ran in a savepoint).
+    """
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        winner = session.scalars(
+            select(Credential.id).where(
+                Credential.practitioner_id == row.practitioner_id,
+                Credential.program_id == row.program_id,
+                Credential.is_current.is_(True),
+            )
+        ).first()
+        raise already_holds(winner or "(unknown)") from None
+
+
 def issue(
     session: Session,
     ctx: IssuerContext,
@@ -436,20 +502,7 @@ def issue(
             unmet=unmet,
             requirements=[o.as_dict() for o in outcomes],
         )
-    current = session.scalars(
-        select(Credential).where(
-            Credential.practitioner_id == practitioner.id,
-            Credential.program_id == program_id,
-            Credential.status.not_in(("revoked", "superseded")),
-            Credential.valid_until > now,
-            Credential.id != (replacing or ""),
-        )
-    ).first()
-    if current is not None:
-        raise Conflict(
-            f"practitioner already holds credential {current.id} for this program",
-            credential_id=current.id,
-        )
+    free_current_slot(session, practitioner.id, program_id, now, replacing)
     credential_id = str(uuid.uuid4())
     valid_from = now.replace(microsecond=0)
     valid_until = add_months(valid_from, program.validity_months)
@@ -467,9 +520,9 @@ def issue(
         issued_by=actor,
         qr_png=qr.png(verify_url),
         qr_svg=qr.svg(verify_url),
+        is_current=True,
     )
-    session.add(row)
-    session.flush()
+    insert_current(session, row)
     entries = [_allocate(session, ctx, purpose, credential_id) for purpose in PURPOSES]
     data = vcc.CredentialData(
         credential_id=credential_id,
@@ -514,6 +567,24 @@ def issue(
     )
     if commit:
         session.commit()
+    return row
+
+
+def lock_credential(session: Session, credential_id: str) -> Credential:
+    """A credential by id, locked for a change (row lock on PostgreSQL; SQLite's write
+    lock is already held), read afresh; or :class:`NotFound`."""
+    row = (
+        session.scalars(
+            select(Credential)
+            .where(Credential.id == credential_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).first()
+        if len(credential_id) <= 36
+        else None
+    )
+    if row is None:
+        raise NotFound(f"no credential {credential_id!r}")
     return row
 
 
@@ -641,17 +712,13 @@ def change_status(
     else:
         category = check_category(category)
     allowed, new_status, purposes = ACTIONS[action]
-    row = (
-        session.scalars(select(Credential).where(Credential.id == credential_id).with_for_update()).first()
-        if len(credential_id) <= 36
-        else None
-    )
-    if row is None:
-        raise NotFound(f"no credential {credential_id!r}")
+    row = lock_credential(session, credential_id)
     if row.status not in allowed:
         raise Conflict(f"cannot {action} a credential that is {row.status}", current_status=row.status)
     previous = row.status
     row.status = new_status
+    if new_status == "revoked":
+        row.is_current = None
     row.status_reason = reason
     row.status_category = category
     row.status_note = note

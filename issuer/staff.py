@@ -8,7 +8,7 @@ After :data:`MAX_FAILURES` wrong passwords in a row an account is locked for
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -77,31 +77,52 @@ def create_account(
 
 
 def authenticate(session: Session, ctx: IssuerContext, email: str, password: str) -> StaffAccount:
-    """The account whose password this is; raises :class:`LoginFailed` or :class:`LockedOut`."""
+    """The account whose password this is; raises :class:`LoginFailed` or :class:`LockedOut`.
+
+    Each attempt is counted *before* its password is checked, in a short transaction that
+    holds the account's row (the write lock on SQLite): so however many guesses arrive at
+    once, at most :data:`MAX_FAILURES` are ever evaluated before the account locks, and
+    the slow Argon2 check runs without holding any lock. A right password clears the count.
+    """
     now = ctx.now()
     account = (
         session.scalars(
-            select(StaffAccount).where(StaffAccount.email == normalise_email(email)).with_for_update()
+            select(StaffAccount)
+            .where(StaffAccount.email == normalise_email(email))
+            .with_for_update()
+            .execution_options(populate_existing=True)
         ).first()
         if len(email) <= 254 and len(password) <= MAX_PASSWORD
         else None
     )
     if account is None:
-        _check(_DUMMY_HASH, password)
         session.rollback()
+        _check(_DUMMY_HASH, password)
         raise LoginFailed("wrong e-mail address or password")
     if account.locked_until is not None and account.locked_until.astimezone(UTC) > now:
         session.rollback()
         raise LockedOut(_locked_message(account, now))
+    account.failed_logins += 1  # this attempt, counted before it is judged
+    last_chance = account.failed_logins >= MAX_FAILURES
+    if last_chance:  # lock now: concurrent guesses are refused while this one is judged
+        account.failed_logins = 0
+        account.locked_until = now + LOCK_FOR
+    session.commit()
     if not _check(account.password_hash, password):
-        account.failed_logins += 1
-        if account.failed_logins >= MAX_FAILURES:
-            account.failed_logins = 0
-            account.locked_until = now + LOCK_FOR
-            session.commit()
+        if last_chance:
             raise LockedOut(_locked_message(account, now))
-        session.commit()
         raise LoginFailed("wrong e-mail address or password")
+    return _signed_in(session, account.id, password, now)
+
+
+def _signed_in(session: Session, account_id: str, password: str, now: datetime) -> StaffAccount:
+    """Clear the failure count and lock of an account whose password was just right."""
+    account = session.scalars(
+        select(StaffAccount)
+        .where(StaffAccount.id == account_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
     account.failed_logins = 0
     account.locked_until = None
     account.last_login_at = now

@@ -255,6 +255,28 @@ class KeyStore:
         """Mark ``kid`` compromised: it never signs and is never published again."""
         return self._set_state(self.record(kid), "compromised")
 
+    def snapshot(self) -> dict[str, bytes]:
+        """Every key file's name and content, for :meth:`restore` (a change that must
+        commit together with a database transaction, or not at all)."""
+        if not self.directory.is_dir():
+            return {}
+        return {
+            path.name: path.read_bytes()
+            for path in self.directory.iterdir()
+            if path.suffix in (".json", ".pem") and not path.name.startswith(".")
+        }
+
+    def restore(self, saved: dict[str, bytes]) -> None:
+        """Put the key files back as :meth:`snapshot` found them: files added since are
+        removed, changed ones rewritten (atomically, mode 0600)."""
+        for name, data in saved.items():
+            path = self.directory / name
+            if not path.exists() or path.read_bytes() != data:
+                _write_private(path, data)
+        for name in set(self.snapshot()) - set(saved):
+            (self.directory / name).unlink(missing_ok=True)
+            self._cache.pop(name.rsplit(".", 1)[0], None)
+
     def fingerprint(self) -> tuple[tuple[str, int, int, int], ...]:
         """Cheap summary of the key files (name, mtime, size, mode): changes when any key
         is added or changes state, and when a file's permissions change."""

@@ -101,6 +101,7 @@ def test_edited_entry_with_recomputed_hash_breaks_the_next_link(session: Session
     forged = hashlib.sha256(
         json.dumps(entry_fields, sort_keys=True, separators=(",", ":")).encode()
     ).hexdigest()
+    session.rollback()  # end the read (on SQLite it holds the write lock, as every session does)
     _tamper(database_url, f"UPDATE audit_log SET actor = 'someone else', hash = '{forged}' WHERE seq = 2")
     session.expire_all()
     report = audit.verify(session)
