@@ -60,11 +60,12 @@ def create_app(
 ) -> Flask:
     """Build the verifier app: defaults, then ``VERIFIER_*`` environment, then ``test_config``.
 
-    ``fetch(url, headers) -> FetchResponse`` replaces the network (default: ``urllib``, 5 s
-    timeout, no redirects, 1 MiB limit); ``clock() -> aware datetime`` replaces the time used
-    for cache freshness and validity checks. The trust registry is loaded and checked here,
-    so a malformed one raises :class:`ConfigError` (:class:`RegistryError` names the file)
-    before any request is served.
+    ``fetch(url, headers) -> FetchResponse`` replaces the network (default:
+    :func:`verifier.resolver.http_fetch`: ``FETCH_DEADLINE_SECONDS`` in total per fetch, no
+    redirects, 1 MiB per answer); ``clock() -> aware
+    datetime`` replaces the time used for cache freshness and validity checks. The trust
+    registry is loaded and checked here, so a malformed one raises :class:`ConfigError`
+    (:class:`RegistryError` names the file) before any request is served.
     """
     app = Flask(__name__, template_folder=str(TEMPLATES))
     app.config.from_mapping(DEFAULTS)
@@ -81,6 +82,7 @@ def create_app(
         jwks_refresh_interval=settings.jwks_refresh_interval,
         jwks_default_max_age=settings.jwks_default_max_age,
         leeway=settings.leeway,
+        fetch_deadline=settings.fetch_deadline,
     )
     verifier = Verifier(
         settings.registry, resolver, Policy(settings.algorithms, settings.leeway), now

@@ -22,8 +22,9 @@ def main() -> None:
 def serve(host: str, port: int, threads: int) -> None:
     """Serve the verifier with waitress (a production WSGI server, not Flask's debug server).
 
-    Configuration comes from VERIFIER_TRUSTED_ISSUERS, VERIFIER_ALGORITHMS and
-    VERIFIER_LEEWAY_SECONDS; a bad trust registry stops start-up with the reason.
+    Configuration comes from VERIFIER_TRUSTED_ISSUERS, VERIFIER_ALGORITHMS,
+    VERIFIER_LEEWAY_SECONDS and VERIFIER_FETCH_DEADLINE_SECONDS (see verifier.config); a bad
+    trust registry stops start-up with the reason.
     """
     try:
         app = create_app()

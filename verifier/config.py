@@ -15,6 +15,11 @@ Flask config keys (the environment variable without its ``VERIFIER_`` prefix):
     Least time between two JWKS refreshes caused by an unknown ``kid`` (default ``30``).
 ``JWKS_DEFAULT_MAX_AGE_SECONDS``
     JWKS freshness when the issuer sends no ``Cache-Control: max-age`` (default ``300``).
+``FETCH_DEADLINE_SECONDS``
+    Total time one fetch from an issuer may take, connecting and reading the whole answer
+    (``VERIFIER_FETCH_DEADLINE_SECONDS``), default ``5``; a number of seconds from ``0.5``
+    to ``30`` (decimals allowed). A verdict waits about this long at most for the status
+    lists of a slow issuer (they are fetched concurrently), then says ``status_unknown``.
 ``KEYS_DIR``
     Where the verifier keeps its own receipt-signing key (``VERIFIER_KEYS_DIR``, default
     ``var/verifier-keys``); generated on first start, never an issuer's key.
@@ -44,6 +49,7 @@ DEFAULTS: dict[str, Any] = {
     "LEEWAY_SECONDS": 60,
     "JWKS_REFRESH_INTERVAL_SECONDS": 30,
     "JWKS_DEFAULT_MAX_AGE_SECONDS": 300,
+    "FETCH_DEADLINE_SECONDS": 5,
     "KEYS_DIR": "var/verifier-keys",
     "MAX_CONTENT_LENGTH": 64 * 1024,
     "MAX_FORM_MEMORY_SIZE": 64 * 1024,
@@ -51,6 +57,9 @@ DEFAULTS: dict[str, Any] = {
 
 #: Upper bound on the configurable leeway: more would make expiry meaningless.
 MAX_LEEWAY_SECONDS = 600
+#: Bounds of the fetch deadline: less cannot reach a real issuer, more keeps users waiting.
+MIN_FETCH_DEADLINE_SECONDS = 0.5
+MAX_FETCH_DEADLINE_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -62,6 +71,8 @@ class Settings:
     leeway: timedelta
     jwks_refresh_interval: timedelta
     jwks_default_max_age: timedelta
+    #: Total seconds one fetch from an issuer may take.
+    fetch_deadline: float
 
 
 def _algorithms(value: object) -> frozenset[str]:
@@ -89,6 +100,25 @@ def _seconds(config: Mapping[str, Any], key: str, maximum: int) -> timedelta:
     return timedelta(seconds=value)
 
 
+def _deadline(config: Mapping[str, Any], key: str) -> float:
+    value = config.get(key)
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            pass
+    if (
+        not isinstance(value, int | float)
+        or isinstance(value, bool)
+        or not MIN_FETCH_DEADLINE_SECONDS <= value <= MAX_FETCH_DEADLINE_SECONDS
+    ):
+        raise ConfigError(
+            f"{key} must be a number of seconds between {MIN_FETCH_DEADLINE_SECONDS:g} "
+            f"and {MAX_FETCH_DEADLINE_SECONDS:g}"
+        )
+    return float(value)
+
+
 def _registry(value: object) -> TrustRegistry:
     if value is None or value == "":
         return default_registry()
@@ -113,4 +143,5 @@ def settings_from(config: Mapping[str, Any]) -> Settings:
         leeway=_seconds(config, "LEEWAY_SECONDS", MAX_LEEWAY_SECONDS),
         jwks_refresh_interval=_seconds(config, "JWKS_REFRESH_INTERVAL_SECONDS", 86_400),
         jwks_default_max_age=_seconds(config, "JWKS_DEFAULT_MAX_AGE_SECONDS", 86_400),
+        fetch_deadline=_deadline(config, "FETCH_DEADLINE_SECONDS"),
     )

@@ -12,7 +12,8 @@ A failed ``link``, ``format``, ``issuer``, ``fetch``, ``signature`` or ``claims`
 the run, and ``credential`` is ``None``: authenticity was refuted or could not be established
 (an issuer whose keys cannot be fetched gives ``status_unknown`` with no credential).
 Otherwise every later check runs and the verdict is the first that applies in
-:data:`PRECEDENCE`.
+:data:`PRECEDENCE`. The status lists those checks read are asked for at once
+(:meth:`Sources.status_lists`), so a slow issuer costs one fetch deadline, not one per list.
 
 Supersession: a credential may carry a third status entry, purpose ``refresh`` (Bitstring
 Status List: "an updated credential is available"). Its bit set means the issuer replaced
@@ -35,7 +36,7 @@ the request was well formed, its content is what failed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -166,8 +167,10 @@ class Sources(Protocol):
         """The issuer's key with ``kid``; raises :class:`KeysUnavailable`."""
         ...
 
-    def status_list(self, issuer: TrustedIssuer, url: str) -> StatusListSnapshot:
-        """A verified, fresh status list; raises :class:`ResolverError`."""
+    def status_lists(
+        self, issuer: TrustedIssuer, urls: Collection[str]
+    ) -> Mapping[str, StatusListSnapshot | ResolverError]:
+        """Each URL's verified, fresh status list, or the error saying why there is none."""
         ...
 
     def credential_token(self, issuer: TrustedIssuer, credential_uuid: str) -> str:
@@ -462,6 +465,7 @@ class Verifier:
         run.evidence["status_entries"] = [
             {"purpose": e.purpose, "list_url": e.list_url, "index": e.index} for e in entries
         ]
+        lists = self._status_lists(issuer, entries)
         for purpose, outcome in STATUS_PURPOSES.items():
             mine = [entry for entry in entries if entry.purpose == purpose]
             if not mine:
@@ -471,7 +475,7 @@ class Verifier:
                     STATUS_UNKNOWN,
                 )
                 continue
-            results = [self._status_bit(issuer, entry) for entry in mine]
+            results = [self._status_bit(issuer, entry, lists) for entry in mine]
             problem = next((r for r in results if isinstance(r, str)), None)
             if any(r is True for r in results):
                 word = "revoked" if purpose == "revocation" else "suspended"
@@ -486,15 +490,35 @@ class Verifier:
                     f"{issuer.name}'s {purpose} list, checked at {run.now.strftime('%H:%M UTC')}, "
                     f"shows it is not {word}.",
                 )
-        self._check_supersession(run, entries, issuer, credential_uuid)
+        self._check_supersession(run, entries, lists, issuer, credential_uuid)
+
+    def _status_lists(
+        self, issuer: TrustedIssuer, entries: list[StatusPointer]
+    ) -> Mapping[str, StatusListSnapshot | ResolverError]:
+        """Every list the status checks will read, asked for at once (fetched concurrently).
+
+        Only the purposes judged here and only URLs the issuer hosts are asked for.
+        """
+        purposes = (*STATUS_PURPOSES, REFRESH)
+        urls = [
+            entry.list_url
+            for entry in entries
+            if entry.purpose in purposes and self._registry.is_status_list_url(issuer, entry.list_url)
+        ]
+        return self._sources.status_lists(issuer, urls) if urls else {}
 
     def _check_supersession(
-        self, run: _Run, entries: list[StatusPointer], issuer: TrustedIssuer, credential_uuid: str
+        self,
+        run: _Run,
+        entries: list[StatusPointer],
+        lists: Mapping[str, StatusListSnapshot | ResolverError],
+        issuer: TrustedIssuer,
+        credential_uuid: str,
     ) -> None:
         mine = [entry for entry in entries if entry.purpose == REFRESH]
         if not mine:
             return  # issued before supersession was published: nothing to check
-        results = [self._status_bit(issuer, entry) for entry in mine]
+        results = [self._status_bit(issuer, entry, lists) for entry in mine]
         problem = next((r for r in results if isinstance(r, str)), None)
         if any(r is True for r in results):
             run.superseded_by = self._successor(issuer, credential_uuid)
@@ -541,14 +565,18 @@ class Verifier:
             return ""
         return f" Reason given by the issuer: {PUBLIC_CATEGORIES[category]}."
 
-    def _status_bit(self, issuer: TrustedIssuer, entry: StatusPointer) -> bool | str:
-        """Whether the entry's bit is set, or why it cannot be known (a sentence)."""
+    def _status_bit(
+        self,
+        issuer: TrustedIssuer,
+        entry: StatusPointer,
+        lists: Mapping[str, StatusListSnapshot | ResolverError],
+    ) -> bool | str:
+        """Whether the entry's bit is set in ``lists``, or why it cannot be known (a sentence)."""
         what = f"The {entry.purpose} list"
         if not self._registry.is_status_list_url(issuer, entry.list_url):
             return f"{what} is not hosted by {issuer.name}, so it was not fetched."
-        try:
-            snapshot = self._sources.status_list(issuer, entry.list_url)
-        except ResolverError:
+        snapshot = lists.get(entry.list_url)
+        if not isinstance(snapshot, StatusListSnapshot):
             return f"{what} could not be fetched and verified right now."
         if entry.purpose not in snapshot.parsed.purposes:
             return f"{what} named by the credential is for a different purpose."

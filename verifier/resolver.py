@@ -4,7 +4,14 @@ Every network access goes through :meth:`Resolver._get`, which first asks the tr
 registry's guard (:meth:`verifier.registry.TrustRegistry.allows_fetch`) and refuses any
 other URL: defence in depth behind the checks in :mod:`verifier.core`.
 
-Caching (in memory, keyed by URL, guarded by locks; verdicts are never cached):
+Slow issuers: every default fetch (:func:`http_fetch`) has a *total* deadline (connect,
+headers and whole body; 5 s by default), so a server that trickles bytes is cut off too.
+No lock is held across network I/O: concurrent requests for one URL share a single fetch
+(:class:`_SingleFlight`) and wait for it at most the deadline, so a stuck issuer holds up
+only the verifications that need that issuer's URL. The status lists one verdict needs are
+fetched concurrently (:meth:`Resolver.status_lists`).
+
+Caching (in memory, keyed by URL; verdicts are never cached):
 
 * JWK Sets are fresh for the response's ``Cache-Control: max-age`` (default 300 s). A
   ``kid`` that is not in the cached set triggers at most one refresh per issuer per
@@ -26,15 +33,22 @@ time the verdict uses.
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import http.client
 import json
 import re
+import socket
+import ssl
 import threading
-import urllib.error
-import urllib.request
+import time
 from collections.abc import Callable, Collection, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import TracebackType
 from typing import Any, Generic, TypeVar
+from urllib.parse import SplitResult, urlsplit
 
 from jwt.api_jwk import PyJWK
 
@@ -46,11 +60,14 @@ from verifier.registry import TrustedIssuer, TrustRegistry, canonical_uuid
 
 #: Largest response body accepted from an issuer.
 MAX_BODY_BYTES = 1 << 20
-#: Seconds before a default fetch gives up.
-FETCH_TIMEOUT_SECONDS = 5.0
+#: Total seconds a default fetch may take: connecting, the headers and the whole body.
+FETCH_DEADLINE_SECONDS = 5.0
+#: At most this many status lists of one verdict are fetched at the same time.
+MAX_PARALLEL_LIST_FETCHES = 4
 #: Longest time anything fetched is considered fresh, whatever the issuer says.
 MAX_FRESHNESS = timedelta(days=1)
 
+_READ_CHUNK = 64 * 1024
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d{1,10})\"?\s*(?:,|$)", re.IGNORECASE)
 _NO_CACHE = re.compile(r"(?:^|,)\s*(?:no-store|no-cache)\s*(?:,|$|=)", re.IGNORECASE)
 
@@ -81,7 +98,7 @@ class ResolverError(Exception):
 
 
 class FetchError(ResolverError):
-    """A fetch failed: network, timeout, size limit, redirect or unexpected status."""
+    """A fetch failed: network, deadline, size limit, redirect or unexpected status."""
 
 
 class FetchRefused(ResolverError):
@@ -100,65 +117,190 @@ class CredentialNotFound(ResolverError):
     """The issuer answered that it has no credential with this id (404 or 410)."""
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """Never follow a redirect: the 3xx answer becomes an ``HTTPError``."""
+# -- the default fetch ----------------------------------------------------------------------------
 
-    def redirect_request(
+
+class _Deadline:
+    """The end of one fetch, enforced on its connection's socket.
+
+    A socket timeout bounds each read, not the exchange: a server sending a byte now and then
+    never trips one. So the body is read in chunks with the socket timeout set to the time
+    left before each read (:meth:`check`), and a watchdog timer shuts the socket down at the
+    deadline, which also ends a connect, TLS handshake or header read that is still blocking.
+    """
+
+    def __init__(self, seconds: float, connection: http.client.HTTPConnection) -> None:
+        self.seconds = seconds
+        self.expired = False
+        self._end = time.monotonic() + seconds
+        self._connection = connection
+        self._sock: socket.socket | None = None
+        self._watchdog = threading.Timer(seconds, self._cut)
+        self._watchdog.daemon = True
+
+    def __enter__(self) -> _Deadline:
+        self._watchdog.start()
+        return self
+
+    def __exit__(
         self,
-        req: urllib.request.Request,
-        fp: Any,
-        code: int,
-        msg: str,
-        headers: Any,
-        newurl: str,
-    ) -> urllib.request.Request | None:
-        return None
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._watchdog.cancel()
+
+    def watch(self) -> None:
+        """Keep hold of the connection's socket (http.client drops it when the answer says
+        ``Connection: close``, though the response still reads from it)."""
+        self._sock = self._connection.sock
+
+    def _socket(self) -> socket.socket | None:
+        return self._sock or self._connection.sock
+
+    def _cut(self) -> None:
+        self.expired = True
+        sock = self._socket()
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                # The plain socket's shutdown, even under TLS: it wakes a blocked reader at
+                # once and leaves the TLS object alone (the reader's thread still uses it).
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+    @property
+    def passed(self) -> bool:
+        """Whether the deadline has passed (whether or not the watchdog has fired yet)."""
+        return self.expired or time.monotonic() >= self._end
+
+    def check(self) -> None:
+        """Raise :class:`FetchError` if the deadline has passed; else let the next socket
+        operation take no longer than the time left."""
+        left = self._end - time.monotonic()
+        if self.expired or left <= 0:
+            raise FetchError(f"no complete answer within {self.seconds:g} s")
+        sock = self._socket()
+        if sock is not None:
+            sock.settimeout(left)
 
 
-def _bounded_read(stream: Any, limit: int) -> bytes:
-    body: bytes = stream.read(limit + 1)
-    if len(body) > limit:
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    return ssl.create_default_context()
+
+
+def _connection(parts: SplitResult, seconds: float) -> http.client.HTTPConnection:
+    """An unopened connection to the URL's host (``ValueError`` for a malformed port)."""
+    host = parts.hostname or ""
+    if parts.scheme.lower() == "https":
+        return http.client.HTTPSConnection(
+            host, parts.port or 443, timeout=seconds, context=_tls_context()
+        )
+    return http.client.HTTPConnection(host, parts.port or 80, timeout=seconds)
+
+
+def _read_body(response: http.client.HTTPResponse, deadline: _Deadline, limit: int) -> bytes:
+    """The whole body, read in chunks under the deadline; at most ``limit`` bytes."""
+    declared = response.getheader("Content-Length")
+    expected = int(declared) if declared and declared.isdigit() and not response.chunked else None
+    if expected is not None and expected > limit:
         raise FetchError(f"the response is larger than {limit} bytes")
-    return body
+    chunks: list[bytes] = []
+    size = 0
+    while size <= limit:
+        deadline.check()
+        chunk = response.read1(min(_READ_CHUNK, limit + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    if size > limit:
+        raise FetchError(f"the response is larger than {limit} bytes")
+    deadline.check()  # a body cut short at the deadline may look complete: it is not
+    if expected is not None and size != expected:
+        raise FetchError("the response ended before its declared length")
+    return b"".join(chunks)
 
 
-def urllib_fetch(
+def http_fetch(
     url: str,
     headers: dict[str, str],
     *,
-    timeout: float = FETCH_TIMEOUT_SECONDS,
+    deadline: float = FETCH_DEADLINE_SECONDS,
     max_bytes: int = MAX_BODY_BYTES,
 ) -> FetchResponse:
-    """The default :data:`Fetch`: ``urllib`` over http(s) only, no redirects, bounded body.
+    """The default :data:`Fetch`: one GET over http(s), no redirects, bounded in time and size.
 
-    Raises :class:`FetchError` for another scheme, a network error or timeout, or a body over
-    ``max_bytes``. HTTP error statuses (including 3xx and 304) are returned as responses.
+    ``deadline`` bounds the whole exchange in seconds: connecting, sending, the headers and
+    every byte of the body. Raises :class:`FetchError` for another scheme, a network error,
+    the deadline passing, or a body over ``max_bytes``. Other statuses (including 3xx and
+    304, never followed) are returned as responses; a 3xx answer's body is not read.
     """
-    if not url.lower().startswith(("http://", "https://")):
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise FetchError("only http and https URLs are fetched")
-    opener = urllib.request.OpenerDirector()
-    for handler in (
-        urllib.request.HTTPHandler(),
-        urllib.request.HTTPSHandler(),
-        urllib.request.HTTPDefaultErrorHandler(),
-        urllib.request.HTTPErrorProcessor(),
-        _NoRedirect(),
-    ):
-        opener.add_handler(handler)
-    request = urllib.request.Request(url, headers=headers, method="GET")  # noqa: S310 - http(s) only
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
-        with opener.open(request, timeout=timeout) as response:
-            declared = response.headers.get("Content-Length")
-            if declared and declared.isdigit() and int(declared) > max_bytes:
-                raise FetchError(f"the response is larger than {max_bytes} bytes")
-            body = _bounded_read(response, max_bytes)
-            return FetchResponse(response.status, dict(response.headers.items()), body)
-    except urllib.error.HTTPError as exc:
-        with exc:
-            body = _bounded_read(exc, max_bytes) if exc.code >= 400 else b""
-            return FetchResponse(exc.code, dict(exc.headers.items()), body)
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+        connection = _connection(parts, deadline)
+    except ValueError as exc:
         raise FetchError(f"could not fetch {url}: {exc}") from exc
+    try:
+        with _Deadline(deadline, connection) as clock:
+            try:
+                connection.request("GET", target, headers=headers)
+                clock.watch()
+                with connection.getresponse() as response:
+                    redirect = 300 <= response.status < 400
+                    body = b"" if redirect else _read_body(response, clock, max_bytes)
+                    clock.check()
+                    return FetchResponse(response.status, dict(response.getheaders()), body)
+            except (http.client.HTTPException, OSError, ValueError) as exc:
+                if clock.passed:
+                    raise FetchError(f"{url} gave no complete answer within {deadline:g} s") from exc
+                raise FetchError(f"could not fetch {url}: {exc}") from exc
+    finally:
+        connection.close()
+
+
+# -- single flight ------------------------------------------------------------------------------
+
+
+class _SingleFlight(Generic[T]):
+    """At most one run of the work per key at a time; callers meanwhile share its outcome.
+
+    No lock is held while the work runs, so a slow URL holds up only the callers asking for
+    that URL, and each of them waits at most ``wait`` seconds (then :class:`FetchError`).
+    The work should first look at the cache: a caller that arrives just after a run ended
+    starts its own.
+    """
+
+    def __init__(self, wait: float) -> None:
+        self._wait = wait
+        self._lock = threading.Lock()
+        self._running: dict[str, Future[T]] = {}
+
+    def run(self, key: str, work: Callable[[], T]) -> T:
+        """``work()``, or the outcome (value or exception) of the run already under way."""
+        with self._lock:
+            flight = self._running.get(key)
+            leading = flight is None
+            if flight is None:
+                flight = self._running[key] = Future()
+        if not leading:
+            try:
+                return flight.result(timeout=self._wait)
+            except TimeoutError as exc:
+                raise FetchError(f"no answer from {key} within {self._wait:g} s") from exc
+        try:
+            result = work()
+        except BaseException as exc:
+            flight.set_exception(exc)
+            raise
+        else:
+            flight.set_result(result)
+            return result
+        finally:
+            with self._lock:
+                del self._running[key]
 
 
 @dataclass
@@ -195,7 +337,12 @@ def max_age(headers: Mapping[str, str]) -> timedelta | None:
 
 
 class Resolver:
-    """Fetches and caches JWK Sets and status lists of trusted issuers (thread-safe)."""
+    """Fetches and caches JWK Sets and status lists of trusted issuers (thread-safe).
+
+    ``fetch`` replaces the network (tests); by default :func:`http_fetch` runs with
+    ``fetch_deadline`` seconds for each fetch, which is also the longest a caller waits for
+    a fetch of the same URL that another caller started.
+    """
 
     def __init__(
         self,
@@ -208,44 +355,52 @@ class Resolver:
         jwks_default_max_age: timedelta = timedelta(seconds=300),
         leeway: timedelta = timedelta(seconds=60),
         max_body: int = MAX_BODY_BYTES,
+        fetch_deadline: float = FETCH_DEADLINE_SECONDS,
     ) -> None:
         self._registry = registry
-        self._fetch: Fetch = fetch or urllib_fetch
+        self._fetch = fetch
         self._clock = clock
         self._algorithms = frozenset(algorithms)
         self._refresh_interval = jwks_refresh_interval
         self._jwks_default_max_age = jwks_default_max_age
         self._leeway = leeway
         self._max_body = max_body
-        self._guard_lock = threading.Lock()
-        self._url_locks: dict[str, threading.Lock] = {}
+        self._deadline = fetch_deadline
         self._jwks: dict[str, _Entry[dict[str, PyJWK]]] = {}
         self._last_jwks_attempt: dict[str, datetime] = {}
         self._lists: dict[str, _Entry[StatusListSnapshot]] = {}
         self._lifecycles: dict[str, _Entry[dict[str, Any]]] = {}
+        self._jwks_flights: _SingleFlight[dict[str, PyJWK]] = _SingleFlight(fetch_deadline)
+        self._list_flights: _SingleFlight[_Entry[StatusListSnapshot]] = _SingleFlight(
+            fetch_deadline
+        )
+        self._lifecycle_flights: _SingleFlight[dict[str, Any]] = _SingleFlight(fetch_deadline)
 
     # -- the one door to the network ------------------------------------------------------
 
-    def _lock_for(self, url: str) -> threading.Lock:
-        with self._guard_lock:
-            return self._url_locks.setdefault(url, threading.Lock())
-
-    def _get(self, url: str, *, accept: str, etag: str | None = None) -> FetchResponse:
+    def _get(
+        self, url: str, *, accept: str, etag: str | None = None, limit: int | None = None
+    ) -> FetchResponse:
         """Fetch ``url`` if, and only if, the trust registry allows it.
 
+        The body may be up to ``limit`` bytes (default :data:`MAX_BODY_BYTES`).
         Raises :class:`FetchRefused` (nothing is fetched) or :class:`FetchError`.
         """
         if not self._registry.allows_fetch(url):
             raise FetchRefused(f"refusing to fetch {url}: not allowed by the trust registry")
+        limit = self._max_body if limit is None else limit
         headers = {"Accept": accept}
         if etag is not None:
             headers["If-None-Match"] = etag
         try:
-            response = self._fetch(url, headers)
+            if self._fetch is None:
+                response = http_fetch(url, headers, deadline=self._deadline, max_bytes=limit)
+            else:
+                response = self._fetch(url, headers)
         except (FetchError, OSError, ValueError) as exc:
             raise FetchError(f"could not fetch {url}: {exc}") from exc
-        if len(response.body) > self._max_body:
-            raise FetchError(f"the response from {url} is larger than {self._max_body} bytes")
+        if len(response.body) > limit:
+            raise FetchError(f"the response from {url} is larger than {limit} bytes")
         return response
 
     # -- keys -------------------------------------------------------------------------------
@@ -258,36 +413,53 @@ class Resolver:
         when the refresh caused by an unknown ``kid`` fails.
         """
         url = issuer.jwks_url
-        with self._lock_for(url):
-            now = self._clock()
-            entry = self._jwks.get(url)
-            if entry is None or now >= entry.fresh_until:
-                try:
-                    keys = self._refresh_jwks(url, entry, now)
-                except ResolverError as exc:
-                    if entry is None:
-                        raise KeysUnavailable(
-                            f"the keys of {issuer.name} could not be fetched: {exc.detail}"
-                        ) from exc
-                    if kid in entry.value:
-                        return entry.value[kid]  # stale-if-error: see the module docstring
-                    raise KeysUnavailable(
-                        f"the keys of {issuer.name} could not be refreshed: {exc.detail}"
-                    ) from exc
-            else:
-                keys = entry.value
-            if kid in keys:
-                return keys[kid]
-            last = self._last_jwks_attempt.get(url)
-            if last is not None and now - last < self._refresh_interval:
-                return None
+        now = self._clock()
+        entry = self._jwks.get(url)
+        if entry is None or now >= entry.fresh_until:
             try:
-                keys = self._refresh_jwks(url, self._jwks.get(url), now)
+                keys = self._jwks_flights.run(url, lambda: self._fresh_jwks(url))
             except ResolverError as exc:
+                if entry is None:
+                    raise KeysUnavailable(
+                        f"the keys of {issuer.name} could not be fetched: {exc.detail}"
+                    ) from exc
+                if kid in entry.value:
+                    return entry.value[kid]  # stale-if-error: see the module docstring
                 raise KeysUnavailable(
                     f"the keys of {issuer.name} could not be refreshed: {exc.detail}"
                 ) from exc
-            return keys.get(kid)
+        else:
+            keys = entry.value
+        if kid in keys:
+            return keys[kid]
+        last = self._last_jwks_attempt.get(url)
+        if last is not None and now - last < self._refresh_interval:
+            return None
+        try:
+            keys = self._jwks_flights.run(url, lambda: self._jwks_with(url, kid))
+        except ResolverError as exc:
+            raise KeysUnavailable(
+                f"the keys of {issuer.name} could not be refreshed: {exc.detail}"
+            ) from exc
+        return keys.get(kid)
+
+    def _fresh_jwks(self, url: str) -> dict[str, PyJWK]:
+        """The cached key set if it is fresh (another caller just fetched it), else a new one."""
+        now = self._clock()
+        entry = self._jwks.get(url)
+        if entry is not None and now < entry.fresh_until:
+            return entry.value
+        return self._refresh_jwks(url, entry, now)
+
+    def _jwks_with(self, url: str, kid: str) -> dict[str, PyJWK]:
+        """A key set refreshed for an unknown ``kid``, unless another caller just did so."""
+        now = self._clock()
+        entry = self._jwks.get(url)
+        last = self._last_jwks_attempt.get(url)
+        just_refreshed = last is not None and now - last < self._refresh_interval
+        if entry is not None and (kid in entry.value or just_refreshed):
+            return entry.value
+        return self._refresh_jwks(url, entry, now)
 
     def _refresh_jwks(
         self, url: str, entry: _Entry[dict[str, PyJWK]] | None, now: datetime
@@ -312,6 +484,41 @@ class Resolver:
 
     # -- status lists -----------------------------------------------------------------------
 
+    def status_lists(
+        self, issuer: TrustedIssuer, urls: Collection[str]
+    ) -> dict[str, StatusListSnapshot | StatusUnavailable]:
+        """Several status lists of one issuer: each URL's snapshot, or why it is unavailable.
+
+        Lists fresh in the cache are read from it; the others are fetched concurrently, on at
+        most :data:`MAX_PARALLEL_LIST_FETCHES` threads made for this call (never a shared
+        pool, which one stuck issuer could fill), so a verdict waits for its slowest list
+        rather than for the sum of them.
+        """
+        wanted = list(dict.fromkeys(urls))
+        now = self._clock()
+        stale = [url for url in wanted if not self._is_fresh(url, now)]
+        outcomes = {url: self._list_outcome(issuer, url) for url in wanted if url not in stale}
+        if len(stale) == 1:
+            outcomes[stale[0]] = self._list_outcome(issuer, stale[0])
+        elif stale:
+            workers = min(len(stale), MAX_PARALLEL_LIST_FETCHES)
+            with ThreadPoolExecutor(workers, thread_name_prefix="status-list") as pool:
+                running = {url: pool.submit(self._list_outcome, issuer, url) for url in stale}
+            outcomes.update((url, future.result()) for url, future in running.items())
+        return {url: outcomes[url] for url in wanted}
+
+    def _is_fresh(self, url: str, now: datetime) -> bool:
+        entry = self._lists.get(url)
+        return entry is not None and now < entry.fresh_until
+
+    def _list_outcome(
+        self, issuer: TrustedIssuer, url: str
+    ) -> StatusListSnapshot | StatusUnavailable:
+        try:
+            return self.status_list(issuer, url)
+        except StatusUnavailable as exc:
+            return exc
+
     def status_list(self, issuer: TrustedIssuer, url: str) -> StatusListSnapshot:
         """The issuer's status list at ``url``, fresh from cache or fetched and verified.
 
@@ -324,22 +531,29 @@ class Resolver:
         """
         if not self._registry.is_status_list_url(issuer, url):
             raise StatusUnavailable(f"{url} is not a status list of {issuer.name}")
-        with self._lock_for(url):
-            now = self._clock()
-            entry = self._lists.get(url)
-            if entry is None or now >= entry.fresh_until:
-                try:
-                    entry = self._refresh_list(issuer, url, entry, now)
-                except ResolverError as exc:
-                    raise StatusUnavailable(exc.detail) from exc
-                except CredentialError as exc:
-                    raise StatusUnavailable(f"the status list at {url} is unusable: {exc}") from exc
-            snapshot = entry.value
+        now = self._clock()
+        entry = self._lists.get(url)
+        if entry is None or now >= entry.fresh_until:
+            try:
+                entry = self._list_flights.run(url, lambda: self._fresh_list(issuer, url))
+            except ResolverError as exc:
+                raise StatusUnavailable(exc.detail) from exc
+            except CredentialError as exc:
+                raise StatusUnavailable(f"the status list at {url} is unusable: {exc}") from exc
+        snapshot = entry.value
         if snapshot.valid_until is not None and now > snapshot.valid_until:
             raise StatusUnavailable(f"the status list at {url} expired at {snapshot.valid_until}")
         if snapshot.valid_from is not None and now < snapshot.valid_from - self._leeway:
             raise StatusUnavailable(f"the status list at {url} is not valid yet")
         return snapshot
+
+    def _fresh_list(self, issuer: TrustedIssuer, url: str) -> _Entry[StatusListSnapshot]:
+        """The cached list if it is fresh (another caller just fetched it), else a new one."""
+        now = self._clock()
+        entry = self._lists.get(url)
+        if entry is not None and now < entry.fresh_until:
+            return entry
+        return self._refresh_list(issuer, url, entry, now)
 
     def _refresh_list(
         self,
@@ -349,7 +563,9 @@ class Resolver:
         now: datetime,
     ) -> _Entry[StatusListSnapshot]:
         response = self._get(
-            url, accept="application/vc+jwt", etag=entry.etag if entry is not None else None
+            url,
+            accept="application/vc+jwt",
+            etag=entry.etag if entry is not None else None,
         )
         age = max_age(response.headers)
         etag = _lower(response.headers).get("etag")
@@ -405,7 +621,6 @@ class Resolver:
         except UnicodeDecodeError as exc:
             raise FetchError(f"{url} did not return a compact JWT") from exc
 
-
     def credential_status(self, issuer: TrustedIssuer, credential_uuid: str) -> dict[str, Any]:
         """The issuer's public lifecycle record of one credential (cached for ``max-age``).
 
@@ -416,25 +631,31 @@ class Resolver:
         if uuid is None:
             raise FetchError("not a credential id")
         url = f"{issuer.status_prefix}credentials/{uuid}"
-        with self._lock_for(url):
-            now = self._clock()
-            entry = self._lifecycles.get(url)
-            if entry is not None and now < entry.fresh_until:
-                return entry.value
-            response = self._get(url, accept="application/json")
-            if response.status in (404, 410):
-                raise CredentialNotFound(f"{issuer.name} has no credential {uuid}")
-            if response.status != 200:
-                raise FetchError(f"{url} answered HTTP {response.status}")
-            try:
-                record = json.loads(response.body.decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise FetchError(f"{url} did not return JSON") from exc
-            if not isinstance(record, dict) or record.get("id") != uuid:
-                raise FetchError(f"{url} did not describe credential {uuid}")
-            fresh = min(max_age(response.headers) or timedelta(0), MAX_FRESHNESS)
-            self._lifecycles[url] = _Entry(record, None, now + fresh)
-            return record
+        now = self._clock()
+        entry = self._lifecycles.get(url)
+        if entry is not None and now < entry.fresh_until:
+            return entry.value
+        return self._lifecycle_flights.run(url, lambda: self._fresh_lifecycle(issuer, url, uuid))
+
+    def _fresh_lifecycle(self, issuer: TrustedIssuer, url: str, uuid: str) -> dict[str, Any]:
+        now = self._clock()
+        entry = self._lifecycles.get(url)
+        if entry is not None and now < entry.fresh_until:
+            return entry.value
+        response = self._get(url, accept="application/json")
+        if response.status in (404, 410):
+            raise CredentialNotFound(f"{issuer.name} has no credential {uuid}")
+        if response.status != 200:
+            raise FetchError(f"{url} answered HTTP {response.status}")
+        try:
+            record = json.loads(response.body.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise FetchError(f"{url} did not return JSON") from exc
+        if not isinstance(record, dict) or record.get("id") != uuid:
+            raise FetchError(f"{url} did not describe credential {uuid}")
+        fresh = min(max_age(response.headers) or timedelta(0), MAX_FRESHNESS)
+        self._lifecycles[url] = _Entry(record, None, now + fresh)
+        return record
 
 
 def _list_freshness(ttl: timedelta | None, age: timedelta | None) -> timedelta:

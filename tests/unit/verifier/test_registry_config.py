@@ -126,6 +126,13 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
         ("LEEWAY_SECONDS", -1),
         ("LEEWAY_SECONDS", "lots"),
         ("LEEWAY_SECONDS", 100_000),
+        ("FETCH_DEADLINE_SECONDS", 0),
+        ("FETCH_DEADLINE_SECONDS", 0.1),
+        ("FETCH_DEADLINE_SECONDS", 31),
+        ("FETCH_DEADLINE_SECONDS", "soon"),
+        ("FETCH_DEADLINE_SECONDS", True),
+        ("FETCH_DEADLINE_SECONDS", float("nan")),
+        ("FETCH_DEADLINE_SECONDS", None),
     ],
 )
 def test_bad_settings_refused(key: str, value: object) -> None:
@@ -135,10 +142,38 @@ def test_bad_settings_refused(key: str, value: object) -> None:
         "LEEWAY_SECONDS": 60,
         "JWKS_REFRESH_INTERVAL_SECONDS": 30,
         "JWKS_DEFAULT_MAX_AGE_SECONDS": 300,
+        "FETCH_DEADLINE_SECONDS": 5,
         key: value,
     }
     with pytest.raises(ConfigError, match=key):
         settings_from(config)
+
+
+def test_fetch_deadline_defaults_to_5_seconds_and_reaches_the_resolver(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("VERIFIER_FETCH_DEADLINE_SECONDS", raising=False)
+    services = create_app({"TRUSTED_ISSUERS": {"issuers": [GOOD]}}).extensions["verifier"]
+    assert services.settings.fetch_deadline == 5.0
+
+    monkeypatch.setenv("VERIFIER_FETCH_DEADLINE_SECONDS", "2.5")
+    services = create_app({"TRUSTED_ISSUERS": {"issuers": [GOOD]}}).extensions["verifier"]
+
+    assert services.settings.fetch_deadline == 2.5
+    assert services.resolver._deadline == 2.5
+
+
+@pytest.mark.parametrize("value", [0.5, 1, "3", " 4.5 ", 30])
+def test_fetch_deadline_accepts_seconds_within_bounds(value: object) -> None:
+    config = {
+        "TRUSTED_ISSUERS": {"issuers": [GOOD]},
+        "ALGORITHMS": "ES256",
+        "LEEWAY_SECONDS": 60,
+        "JWKS_REFRESH_INTERVAL_SECONDS": 30,
+        "JWKS_DEFAULT_MAX_AGE_SECONDS": 300,
+        "FETCH_DEADLINE_SECONDS": value,
+    }
+    assert settings_from(config).fetch_deadline == float(str(value).strip())
 
 
 def test_parse_registry_names_source() -> None:

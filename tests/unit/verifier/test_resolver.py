@@ -1,4 +1,4 @@
-"""The resolver: the fetch guard, caching rules, thread safety and the default urllib fetch."""
+"""The resolver: the fetch guard, caching rules, thread safety and the default HTTP fetch."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from verifier.resolver import (
     KeysUnavailable,
     Resolver,
     StatusUnavailable,
+    http_fetch,
     max_age,
-    urllib_fetch,
 )
 
 # -- the guard ----------------------------------------------------------------------------------
@@ -217,34 +217,34 @@ def local_server() -> Iterator[str]:
 
 def test_default_fetch_refuses_oversized_body(local_server: str) -> None:
     with pytest.raises(FetchError, match="larger than"):
-        urllib_fetch(local_server + "/big", {})
+        http_fetch(local_server + "/big", {})
 
 
 def test_default_fetch_does_not_follow_redirects(local_server: str) -> None:
-    response = urllib_fetch(local_server + "/redirect", {})
+    response = http_fetch(local_server + "/redirect", {})
 
     assert response.status == 302
     assert response.body == b""
 
 
 def test_default_fetch_sends_if_none_match_and_returns_304(local_server: str) -> None:
-    first = urllib_fetch(local_server + "/etag", {})
-    second = urllib_fetch(local_server + "/etag", {"If-None-Match": first.headers["ETag"]})
+    first = http_fetch(local_server + "/etag", {})
+    second = http_fetch(local_server + "/etag", {"If-None-Match": first.headers["ETag"]})
 
     assert (first.status, first.body) == (200, b"hello")
     assert second.status == 304
 
 
 def test_default_fetch_returns_error_status(local_server: str) -> None:
-    assert urllib_fetch(local_server + "/missing", {}).status == 404
+    assert http_fetch(local_server + "/missing", {}).status == 404
 
 
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://127.0.0.1/x", "data:,hello"])
 def test_default_fetch_only_http(url: str) -> None:
     with pytest.raises(FetchError, match="only http and https"):
-        urllib_fetch(url, {})
+        http_fetch(url, {})
 
 
 def test_default_fetch_network_error() -> None:
     with pytest.raises(FetchError):
-        urllib_fetch("http://127.0.0.1:9/", {}, timeout=2)
+        http_fetch("http://127.0.0.1:9/", {}, deadline=2)
