@@ -62,7 +62,7 @@ def create_app(
 
     ``fetch(url, headers) -> FetchResponse`` replaces the network (default:
     :func:`verifier.resolver.http_fetch`: ``FETCH_DEADLINE_SECONDS`` in total per fetch, no
-    redirects, 1 MiB per answer); ``clock() -> aware
+    redirects, 1 MiB per answer, about 1.9 MB for a status list); ``clock() -> aware
     datetime`` replaces the time used for cache freshness and validity checks. The trust
     registry is loaded and checked here, so a malformed one raises :class:`ConfigError`
     (:class:`RegistryError` names the file) before any request is served.

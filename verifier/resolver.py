@@ -11,6 +11,10 @@ No lock is held across network I/O: concurrent requests for one URL share a sing
 only the verifications that need that issuer's URL. The status lists one verdict needs are
 fetched concurrently (:meth:`Resolver.status_lists`).
 
+Size: status lists may be up to :data:`MAX_LIST_BODY_BYTES` (a list of the largest size
+the verifier inflates, at any fill); keys, credentials and lifecycle records are bounded by
+the smaller :data:`MAX_BODY_BYTES`.
+
 Caching (in memory, keyed by URL; verdicts are never cached):
 
 * JWK Sets are fresh for the response's ``Cache-Control: max-age`` (default 300 s). A
@@ -55,11 +59,14 @@ from jwt.api_jwk import PyJWK
 from vc import jose
 from vc.credential import TYP, issuer_id_of, parse_timestamp
 from vc.errors import CredentialError
-from vc.status_list import ParsedList, read_list_credential
+from vc.status_list import MAX_LIST_TOKEN_CHARS, ParsedList, read_list_credential
 from verifier.registry import TrustedIssuer, TrustRegistry, canonical_uuid
 
-#: Largest response body accepted from an issuer.
+#: Largest response body accepted from an issuer for keys, credentials and lifecycle records.
 MAX_BODY_BYTES = 1 << 20
+#: Largest status-list response: the largest list token accepted, plus room for the
+#: whitespace around it (the body is stripped before it is read as a token).
+MAX_LIST_BODY_BYTES = MAX_LIST_TOKEN_CHARS + 1024
 #: Total seconds a default fetch may take: connecting, the headers and the whole body.
 FETCH_DEADLINE_SECONDS = 5.0
 #: At most this many status lists of one verdict are fetched at the same time.
@@ -355,6 +362,7 @@ class Resolver:
         jwks_default_max_age: timedelta = timedelta(seconds=300),
         leeway: timedelta = timedelta(seconds=60),
         max_body: int = MAX_BODY_BYTES,
+        max_list_body: int = MAX_LIST_BODY_BYTES,
         fetch_deadline: float = FETCH_DEADLINE_SECONDS,
     ) -> None:
         self._registry = registry
@@ -365,6 +373,7 @@ class Resolver:
         self._jwks_default_max_age = jwks_default_max_age
         self._leeway = leeway
         self._max_body = max_body
+        self._max_list_body = max_list_body
         self._deadline = fetch_deadline
         self._jwks: dict[str, _Entry[dict[str, PyJWK]]] = {}
         self._last_jwks_attempt: dict[str, datetime] = {}
@@ -383,7 +392,7 @@ class Resolver:
     ) -> FetchResponse:
         """Fetch ``url`` if, and only if, the trust registry allows it.
 
-        The body may be up to ``limit`` bytes (default :data:`MAX_BODY_BYTES`).
+        The body may be up to ``limit`` bytes (default: the limit for keys and credentials).
         Raises :class:`FetchRefused` (nothing is fetched) or :class:`FetchError`.
         """
         if not self._registry.allows_fetch(url):
@@ -566,6 +575,7 @@ class Resolver:
             url,
             accept="application/vc+jwt",
             etag=entry.etag if entry is not None else None,
+            limit=self._max_list_body,
         )
         age = max_age(response.headers)
         etag = _lower(response.headers).get("etag")
@@ -582,6 +592,7 @@ class Resolver:
         return fresh_entry
 
     def _verify_list(self, issuer: TrustedIssuer, url: str, body: bytes) -> StatusListSnapshot:
+        """Check a fetched list's token (up to :data:`MAX_LIST_TOKEN_CHARS`) and decode it."""
         try:
             token = body.decode("ascii").strip()
         except UnicodeDecodeError as exc:
@@ -590,7 +601,13 @@ class Resolver:
         def lookup(kid: str) -> PyJWK | None:
             return self.key_for(issuer, kid)
 
-        verified = jose.verify(token, typ=TYP, algorithms=self._algorithms, key_for=lookup)
+        verified = jose.verify(
+            token,
+            typ=TYP,
+            algorithms=self._algorithms,
+            key_for=lookup,
+            max_chars=MAX_LIST_TOKEN_CHARS,
+        )
         payload = verified.payload
         if payload.get("iss") != issuer.id or issuer_id_of(payload) != issuer.id:
             raise StatusUnavailable(f"the status list at {url} was not issued by {issuer.name}")
