@@ -33,6 +33,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from issuer import audit, qr, service
@@ -200,9 +201,13 @@ def _key_change(session: Session, store: KeyStore) -> Iterator[None]:
     try:
         yield
         session.commit()
-    except BaseException:
+    except BaseException as exc:
         session.rollback()
         store.restore(saved)
+        if isinstance(exc, SQLAlchemyError):
+            reason = str(exc).splitlines()[0]
+            raise ConfigurationError(f"the database refused the key change ({reason}); nothing was changed") \
+                from exc
         raise
 
 

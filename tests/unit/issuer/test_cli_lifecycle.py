@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, text
 
 from tests.unit.issuer.test_cli import Issuer, _demo_credential, issuer  # noqa: F401 - fixture
@@ -101,3 +102,63 @@ def test_key_commands_need_the_database_and_change_nothing_without_it(tmp_path: 
     line = inst.run("keys", "rotate").one_line_error()
     assert "run 'issuer init' first" in line
     assert len(inst.pem_files()) == 1
+
+
+# --- key changes are all or nothing ------------------------------------------------------------
+
+
+def _key_state(inst: Issuer) -> tuple[dict[str, bytes], list[str], list[str]]:
+    """Key files (name -> bytes), the audit log's actions, and the kid of every stored list."""
+    files = {p.name: p.read_bytes() for p in sorted(inst.keys_dir.iterdir())}
+    engine = create_engine(inst.database_url)
+    try:
+        with engine.connect() as conn:
+            actions = [row[0] for row in conn.execute(text("SELECT action FROM audit_log ORDER BY seq"))]
+            tokens = conn.execute(text("SELECT token FROM status_lists ORDER BY id"))
+            lists = [row[0].split(".")[0] for row in tokens]
+    finally:
+        engine.dispose()
+    return files, actions, lists
+
+
+@pytest.mark.parametrize("command", [("keys", "rotate"), ("keys", "compromised", "{kid}")])
+@pytest.mark.parametrize("failure", ["second list", "commit"])
+def test_a_key_change_that_fails_part_way_changes_nothing(
+    issuer: Issuer, monkeypatch: pytest.MonkeyPatch, command: tuple[str, ...], failure: str  # noqa: F811
+) -> None:
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import Session
+
+    from issuer import service
+
+    _demo_credential(issuer)  # three signed lists
+    before = _key_state(issuer)
+    lost = OperationalError("COMMIT", {}, Exception("server closed the connection unexpectedly"))
+    if failure == "second list":
+        real_sign, calls = service._sign_list, []
+
+        def sign_then_fail(*args: object) -> None:
+            calls.append(1)
+            if len(calls) == 2:
+                raise lost
+            real_sign(*args)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(service, "_sign_list", sign_then_fail)
+    else:
+        def commit_fails(self: Session) -> None:
+            raise lost
+
+        monkeypatch.setattr(Session, "commit", commit_fails)
+    args = [part.format(kid=_kid(issuer)) for part in command]
+    result = issuer.invoke(*args)
+    monkeypatch.undo()
+
+    assert result.exit_code == 1
+    [line] = result.output.strip().splitlines()
+    assert "the database refused the key change" in line and "nothing was changed" in line
+    assert _key_state(issuer) == before
+    assert len(issuer.pem_files()) == 1
+    issuer.ok(*args)  # and the same command then works
+    files, actions, lists = _key_state(issuer)
+    assert actions[len(before[1])] == ("key_rotate" if command[1] == "rotate" else "key_compromised")
+    assert len(set(lists)) == 1 and lists != before[2]
