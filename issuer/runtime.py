@@ -7,7 +7,7 @@ a missing key or a key file readable by others stops either one with the same me
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from issuer.config import Config
-from issuer.db import make_engine, make_sessionmaker
+from issuer.db import make_engine, make_sessionmaker, readers
 from issuer.errors import ConfigurationError
 from issuer.lifecycle import KeyRing
 from issuer.programs import load_programs
@@ -36,6 +36,7 @@ class Runtime:
     the key directory when it changed (rotation, retirement, compromise) so a running
     issuer follows key changes without a restart. ``jwks`` is the start-up key set; the
     served JWK Set is computed per request (:func:`issuer.lifecycle.published_jwks`).
+    ``sessions`` may write; ``readers`` must not.
     """
 
     ctx: IssuerContext
@@ -43,6 +44,11 @@ class Runtime:
     sessions: sessionmaker[Session]
     jwks: dict[str, Any]
     keyring: KeyRing | None = None
+    #: Sessions for requests that only read (no write lock on SQLite); see :mod:`issuer.db`.
+    readers: sessionmaker[Session] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.readers = readers(self.engine)
 
     def current_ctx(self) -> IssuerContext:
         """The service context with the currently active key (a snapshot: one request signs

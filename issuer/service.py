@@ -741,18 +741,30 @@ def change_status(
 
 
 def status_list(session: Session, ctx: IssuerContext, purpose: str, list_id: str) -> StatusList:
-    """The stored signed list; re-signed first only if its signature is getting old."""
+    """The stored signed list (read only), or :class:`NotFound`."""
     if purpose not in PURPOSES or len(list_id) > 32:
         raise NotFound("no such status list")
     found = session.get(StatusList, list_id)
     if found is None or found.purpose != purpose:
         raise NotFound("no such status list")
-    if ctx.now() - found.signed_at.astimezone(UTC) > STATUS_LIST_RESIGN_AFTER:
-        locked = session.scalars(select(StatusList).where(StatusList.id == list_id).with_for_update()).one()
+    return found
+
+
+def signature_getting_old(ctx: IssuerContext, found: StatusList) -> bool:
+    """Whether a served list should be re-signed first (its validity runs out in days)."""
+    return ctx.now() - found.signed_at.astimezone(UTC) > STATUS_LIST_RESIGN_AFTER
+
+
+def resign_list(session: Session, ctx: IssuerContext, list_id: str) -> StatusList:
+    """Re-sign one list under its lock (unless a concurrent request just did) and commit."""
+    locked = session.scalars(
+        select(StatusList).where(StatusList.id == list_id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    if signature_getting_old(ctx, locked):
         _sign_list(session, ctx, locked)
         session.commit()
-        found = locked
-    return found
+    return locked
 
 
 # --- API tokens -------------------------------------------------------------------------------

@@ -44,6 +44,14 @@ def db() -> Session:
     return cast(Session, g.db)
 
 
+def read_db() -> Session:
+    """A session for a view that only reads (public pages, key set, documents): on SQLite
+    it neither takes nor waits for the write lock. Never write through it."""
+    if "read_db" not in g:
+        g.read_db = runtime().readers()
+    return cast(Session, g.read_db)
+
+
 def json_body() -> Any:
     """The request's JSON body; :class:`BadRequest` if it is not a JSON object."""
     if not request.is_json:
@@ -135,10 +143,11 @@ def install(app: Flask) -> None:
 
     @app.teardown_appcontext
     def _close_db(_exc: BaseException | None) -> None:
-        session = g.pop("db", None)
-        if session is not None:
-            session.rollback()
-            session.close()
+        for name in ("db", "read_db"):
+            session = g.pop(name, None)
+            if session is not None:
+                session.rollback()
+                session.close()
 
     @app.after_request
     def _headers(response: Response) -> Response:

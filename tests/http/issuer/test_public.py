@@ -192,3 +192,40 @@ def test_unknown_credential_page_is_a_readable_404(issuer_client: FlaskClient) -
 def test_context_document_is_served(issuer_client: FlaskClient) -> None:
     response = issuer_client.get("/contexts/botox-credentials-v1.jsonld")
     assert response.status_code == 200 and "trainingResults" in response.json["@context"]
+
+
+def test_a_list_whose_signature_is_getting_old_is_resigned_when_served(
+    issuer_client: FlaskClient, tokens: dict[str, str], clock: Any
+) -> None:
+    credential = issue(issuer_client, tokens, enrol(issuer_client, tokens))["credential"]
+    first, index = _list_for(issuer_client, credential, "revocation")
+    clock.advance(days=1, minutes=1)
+    again, _ = _list_for(issuer_client, credential, "revocation")
+    assert again.status_code == 200 and again.data != first.data
+    claims = jwt.decode(again.data.decode(), options={"verify_signature": False})
+    assert claims["iat"] == int(clock.now.timestamp())
+    assert not _bit(again, index)
+    clock.advance(hours=1)  # fresh enough now: served as stored
+    assert _list_for(issuer_client, credential, "revocation")[0].data == again.data
+
+
+def test_public_reads_do_not_wait_for_a_writer(
+    issuer_app: Any, issuer_client: FlaskClient, tokens: dict[str, str], database_url: str
+) -> None:
+    """On SQLite a write transaction holds the one write lock; the public key set, status
+    lists and holder pages still answer at once (they read in WAL mode without it)."""
+    import time
+
+    body = issue(issuer_client, tokens, enrol(issuer_client, tokens))
+    writer = issuer_app.extensions["issuer"].sessions()
+    try:
+        writer.connection()  # BEGIN IMMEDIATE on SQLite: the write lock is held from here
+        started = time.monotonic()
+        assert issuer_client.get("/.well-known/jwks.json").status_code == 200
+        assert _list_for(issuer_client, body["credential"], "suspension")[0].status_code == 200
+        assert issuer_client.get(f"/credentials/{body['id']}").status_code == 200
+        assert issuer_client.get(f"/credentials/{body['id']}/jwt").status_code == 200
+        assert time.monotonic() - started < 5
+    finally:
+        writer.rollback()
+        writer.close()
