@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: venv run test lint typecheck unit bench clean system-deps
+.PHONY: venv run test lint typecheck imports unit bench clean system-deps
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=...)")'
@@ -20,7 +20,7 @@ run: venv
 	@bash scripts/run-dev.sh
 
 ## Lint, type-check and run every test (database tests also on PostgreSQL when TEST_DATABASE_URL is set).
-test: venv system-deps lint typecheck
+test: venv system-deps lint typecheck imports
 	$(PY) -m pytest
 
 ## chromium, chromium-driver, poppler-utils, fonts-dejavu-core (apt-get, when root and missing).
@@ -32,6 +32,10 @@ lint: venv
 
 typecheck: venv
 	$(PY) -m mypy
+
+## Import boundaries ([tool.importlinter] in pyproject.toml): verifier never imports issuer, vc/keys stay pure.
+imports: venv
+	$(VENV)/bin/lint-imports --no-cache
 
 bench: venv
 	$(PY) bench/verify_speed.py
