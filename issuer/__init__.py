@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,8 @@ from flask import Flask
 from issuer import config as config_module
 from issuer.runtime import open_runtime
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+# The top-level ``templates`` package (package data of the wheel), wherever it is installed.
+TEMPLATES = Path(str(resources.files("templates")))
 
 
 def create_app(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,8 @@ __all__ = [
     "create_app",
 ]
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+# The top-level ``templates`` package (package data of the wheel), wherever it is installed.
+TEMPLATES = Path(str(resources.files("templates")))
 
 
 @dataclass(frozen=True)
