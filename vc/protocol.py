@@ -13,6 +13,8 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 #: Where an issuer publishes its public keys (RFC 8615 well-known path).
 JWKS_PATH = "/.well-known/jwks.json"
+#: Every status list (and public lifecycle record) of an issuer lives under this path.
+STATUS_PREFIX = "/status/"
 #: Longest verification link considered.
 MAX_LINK_CHARS = 2048
 
@@ -53,12 +55,12 @@ def credential_jwt_path(credential_id: str) -> str:
 
 def public_status_path(credential_id: str) -> str:
     """The public lifecycle record of a credential, under the issuer's URL."""
-    return f"/status/credentials/{credential_id}"
+    return f"{STATUS_PREFIX}credentials/{credential_id}"
 
 
 def status_list_path(purpose: str, list_id: str) -> str:
     """A signed Bitstring Status List credential, under the issuer's URL."""
-    return f"/status/{purpose}/{list_id}"
+    return f"{STATUS_PREFIX}{purpose}/{list_id}"
 
 
 def verify_link(verifier_url: str, issuer_url: str, credential_id: str) -> str:

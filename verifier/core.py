@@ -40,13 +40,13 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
-from urllib.parse import parse_qs, urlsplit
 
 from jwt.api_jwk import PyJWK
 
 from vc import jose
 from vc.credential import TYP, CheckedCredential, check_claims, issuer_id_of, summary, timestamp
 from vc.errors import CredentialError, StatusListError
+from vc.protocol import PublicStatus, category_words, holder_path, parse_verify_link
 from vc.status_list import StatusPointer, read_entries
 from verifier.registry import TrustedIssuer, TrustRegistry, canonical_uuid
 from verifier.resolver import (
@@ -84,19 +84,6 @@ STATUS_PURPOSES = {"revocation": REVOKED, "suspension": SUSPENDED}
 REFRESH = "refresh"
 #: A valid credential this close to its ``validUntil`` gets an ``expiring_soon`` note.
 EXPIRING_SOON = timedelta(days=60)
-#: Public reason categories an issuer may give, and how the verifier words them. Only these
-#: fixed words are shown: text from the issuer's answer never reaches the page.
-PUBLIC_CATEGORIES = {
-    "training_requirements_not_met": "training requirements were not met",
-    "license_action": "action against the holder's professional license",
-    "issued_in_error": "issued in error",
-    "fraud": "obtained by fraud",
-    "holder_request": "at the holder's request",
-    "administrative": "administrative reason",
-}
-#: Longest QR link considered.
-MAX_LINK_CHARS = 2048
-
 _SIGNATURE_FAILURES = {
     "unsupported_algorithm": "The credential uses a signing algorithm that is not accepted.",
     "wrong_typ": "The credential's header does not declare it a verifiable credential (vc+jwt).",
@@ -177,7 +164,7 @@ class Sources(Protocol):
         """The compact JWT the issuer serves for a credential; raises :class:`ResolverError`."""
         ...
 
-    def credential_status(self, issuer: TrustedIssuer, credential_uuid: str) -> dict[str, Any]:
+    def credential_status(self, issuer: TrustedIssuer, credential_uuid: str) -> PublicStatus:
         """The issuer's public lifecycle record of a credential; raises :class:`ResolverError`."""
         ...
 
@@ -224,28 +211,6 @@ def _utc(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def parse_link(text: str) -> tuple[str, str | None] | None:
-    """The credential id and ``issuer`` parameter of a verification link, or ``None``.
-
-    The link is ``<any verifier base>/v/<id>?issuer=<url-encoded issuer URL>``; the base
-    is ignored (any verifier's link can be checked here). The id is returned unchecked.
-    """
-    if len(text) > MAX_LINK_CHARS:
-        return None
-    try:
-        parts = urlsplit(text)
-        query = parse_qs(parts.query, keep_blank_values=True, max_num_fields=10)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    _, sep, credential_id = parts.path.rpartition("/v/")
-    if not sep or not credential_id or "/" in credential_id:
-        return None
-    issuers = query.get("issuer", [])
-    return credential_id, issuers[0] if len(issuers) == 1 else None
-
-
 class Verifier:
     """Judges credentials, QR texts and verification links against the trust registry."""
 
@@ -271,7 +236,7 @@ class Verifier:
         text = text.strip()
         if "://" not in text:
             return self.verify_credential(text)
-        link = parse_link(text)
+        link = parse_verify_link(text)
         if link is None:
             run = _Run(self._clock())
             run.failed(
@@ -538,32 +503,27 @@ class Verifier:
         else:
             run.passed("supersession", f"{issuer.name} has not replaced this credential.")
 
-    def _lifecycle(self, issuer: TrustedIssuer, credential_uuid: str) -> dict[str, Any] | None:
-        lookup = getattr(self._sources, "credential_status", None)
-        if lookup is None:
-            return None
+    def _lifecycle(self, issuer: TrustedIssuer, credential_uuid: str) -> PublicStatus | None:
         try:
-            record: dict[str, Any] = lookup(issuer, credential_uuid)
+            return self._sources.credential_status(issuer, credential_uuid)
         except ResolverError:
             return None
-        return record
 
     def _successor(self, issuer: TrustedIssuer, credential_uuid: str) -> str | None:
         """Holder page of the current credential, built from the trusted issuer's id."""
         record = self._lifecycle(issuer, credential_uuid)
-        current = record.get("current") if record else None
-        current_id = canonical_uuid(current.get("id")) if isinstance(current, dict) else None
+        if record is None:
+            return None
+        current_id = canonical_uuid(record.current.id if record.current else record.superseded_by)
         if current_id is None or current_id == credential_uuid:
             return None
-        return f"{issuer.id}/credentials/{current_id}"
+        return issuer.id + holder_path(current_id)
 
     def _public_reason(self, issuer: TrustedIssuer, credential_uuid: str) -> str:
         """`` Reason given: ...`` from the issuer's public category, or empty."""
         record = self._lifecycle(issuer, credential_uuid)
-        category = record.get("category") if record else None
-        if not isinstance(category, str) or category not in PUBLIC_CATEGORIES:
-            return ""
-        return f" Reason given by the issuer: {PUBLIC_CATEGORIES[category]}."
+        words = category_words(record.category) if record else None
+        return f" Reason given by the issuer: {words}." if words else ""
 
     def _status_bit(
         self,

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from vc.protocol import STATUS_PREFIX, credential_jwt_path
+
 #: Largest registry file read at start-up.
 MAX_REGISTRY_BYTES = 1 << 20
 
@@ -58,11 +60,11 @@ class TrustedIssuer:
     @property
     def status_prefix(self) -> str:
         """Every status list of this issuer lives under this URL prefix."""
-        return f"{self.id}/status/"
+        return self.id + STATUS_PREFIX
 
     def credential_url(self, credential_uuid: str) -> str:
         """Where this issuer serves the compact JWT of one credential."""
-        return f"{self.id}/credentials/{credential_uuid}/jwt"
+        return self.id + credential_jwt_path(credential_uuid)
 
 
 def canonical_uuid(text: object) -> str | None:
@@ -118,11 +120,9 @@ class TrustRegistry:
         for issuer in self._by_id.values():
             if self.is_status_list_url(issuer, url):
                 return True
-            prefix, suffix = f"{issuer.id}/credentials/", "/jwt"
-            if url.startswith(prefix) and url.endswith(suffix):
-                middle = url[len(prefix) : -len(suffix)]
-                if _CANONICAL_UUID.fullmatch(middle):
-                    return True
+            found = _CANONICAL_UUID.search(url, len(issuer.id)) if url.startswith(issuer.id) else None
+            if found is not None and url == issuer.credential_url(found.group()):
+                return True
         return False
 
 

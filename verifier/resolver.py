@@ -51,7 +51,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 from urllib.parse import SplitResult, urlsplit
 
 from jwt.api_jwk import PyJWK
@@ -59,6 +59,7 @@ from jwt.api_jwk import PyJWK
 from vc import jose
 from vc.credential import TYP, issuer_id_of, parse_timestamp
 from vc.errors import CredentialError
+from vc.protocol import PublicStatus, public_status_path
 from vc.status_list import MAX_LIST_TOKEN_CHARS, ParsedList, read_list_credential
 from verifier.registry import TrustedIssuer, TrustRegistry, canonical_uuid
 
@@ -378,12 +379,12 @@ class Resolver:
         self._jwks: dict[str, _Entry[dict[str, PyJWK]]] = {}
         self._last_jwks_attempt: dict[str, datetime] = {}
         self._lists: dict[str, _Entry[StatusListSnapshot]] = {}
-        self._lifecycles: dict[str, _Entry[dict[str, Any]]] = {}
+        self._lifecycles: dict[str, _Entry[PublicStatus]] = {}
         self._jwks_flights: _SingleFlight[dict[str, PyJWK]] = _SingleFlight(fetch_deadline)
         self._list_flights: _SingleFlight[_Entry[StatusListSnapshot]] = _SingleFlight(
             fetch_deadline
         )
-        self._lifecycle_flights: _SingleFlight[dict[str, Any]] = _SingleFlight(fetch_deadline)
+        self._lifecycle_flights: _SingleFlight[PublicStatus] = _SingleFlight(fetch_deadline)
 
     # -- the one door to the network ------------------------------------------------------
 
@@ -638,23 +639,24 @@ class Resolver:
         except UnicodeDecodeError as exc:
             raise FetchError(f"{url} did not return a compact JWT") from exc
 
-    def credential_status(self, issuer: TrustedIssuer, credential_uuid: str) -> dict[str, Any]:
+    def credential_status(self, issuer: TrustedIssuer, credential_uuid: str) -> PublicStatus:
         """The issuer's public lifecycle record of one credential (cached for ``max-age``).
 
         Only ``<issuer id>/status/credentials/<canonical uuid>`` of a trusted issuer is
-        fetched. Raises :class:`CredentialNotFound` on 404/410, :class:`FetchError` otherwise.
+        fetched, and read by :meth:`vc.protocol.PublicStatus.from_json` (unknown categories
+        dropped). Raises :class:`CredentialNotFound` on 404/410, :class:`FetchError` otherwise.
         """
         uuid = canonical_uuid(credential_uuid)
         if uuid is None:
             raise FetchError("not a credential id")
-        url = f"{issuer.status_prefix}credentials/{uuid}"
+        url = issuer.id + public_status_path(uuid)
         now = self._clock()
         entry = self._lifecycles.get(url)
         if entry is not None and now < entry.fresh_until:
             return entry.value
         return self._lifecycle_flights.run(url, lambda: self._fresh_lifecycle(issuer, url, uuid))
 
-    def _fresh_lifecycle(self, issuer: TrustedIssuer, url: str, uuid: str) -> dict[str, Any]:
+    def _fresh_lifecycle(self, issuer: TrustedIssuer, url: str, uuid: str) -> PublicStatus:
         now = self._clock()
         entry = self._lifecycles.get(url)
         if entry is not None and now < entry.fresh_until:
@@ -665,10 +667,11 @@ class Resolver:
         if response.status != 200:
             raise FetchError(f"{url} answered HTTP {response.status}")
         try:
-            record = json.loads(response.body.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            body = json.loads(response.body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise FetchError(f"{url} did not return JSON") from exc
-        if not isinstance(record, dict) or record.get("id") != uuid:
+        record = PublicStatus.from_json(body, uuid)
+        if record is None:
             raise FetchError(f"{url} did not describe credential {uuid}")
         fresh = min(max_age(response.headers) or timedelta(0), MAX_FRESHNESS)
         self._lifecycles[url] = _Entry(record, None, now + fresh)

@@ -14,10 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from urllib.parse import quote
 
 import keys
-from vc import jose
+from vc import jose, protocol
 from vc.credential import (
     CTY,
     TYP,
@@ -93,7 +92,9 @@ class FakeIssuer:
         self.revoked: set[int] = set()
         self.suspended: set[int] = set()
         self.superseded: set[int] = set()
-        self.lifecycle: dict[str, dict[str, Any]] = {}
+        #: Public lifecycle records by credential uuid: a :class:`protocol.PublicStatus`, or
+        #: raw JSON for tests of what a verifier does with a hostile or malformed answer.
+        self.lifecycle: dict[str, protocol.PublicStatus | dict[str, Any]] = {}
         self.down = False
         self.unreachable: set[str] = set()
         self.overrides: dict[str, Callable[[dict[str, str]], FetchResponse]] = {}
@@ -110,13 +111,13 @@ class FakeIssuer:
 
     @property
     def jwks_url(self) -> str:
-        return f"{self.id}/.well-known/jwks.json"
+        return self.id + protocol.JWKS_PATH
 
     def entry(self, name: str = ISSUER_NAME) -> dict[str, str]:
         return {"id": self.id, "name": name, "jwks_url": self.jwks_url}
 
     def list_url(self, purpose: str) -> str:
-        return f"{self.id}/status/{purpose}/1"
+        return self.id + protocol.status_list_path(purpose, "1")
 
     # -- signing ----------------------------------------------------------------------------
 
@@ -238,16 +239,16 @@ class FakeIssuer:
                 return self._cacheable(
                     body, headers, self.list_max_age, "application/vc+jwt", etag_of=version
                 )
-        lifecycle_prefix = f"{self.id}/status/credentials/"
-        if url.startswith(lifecycle_prefix) and url[len(lifecycle_prefix) :] in self.lifecycle:
-            record = json.dumps(self.lifecycle[url[len(lifecycle_prefix) :]]).encode()
-            return FetchResponse(
-                200, {"Content-Type": "application/json", "Cache-Control": "max-age=300"}, record
-            )
-        prefix = f"{self.id}/credentials/"
-        if url.startswith(prefix) and url.endswith("/jwt"):
-            token = self.credentials.get(url[len(prefix) : -len("/jwt")])
-            if token is not None:
+        for uuid_, record in self.lifecycle.items():
+            if url == self.id + protocol.public_status_path(uuid_):
+                body = record.to_json() if isinstance(record, protocol.PublicStatus) else record
+                return FetchResponse(
+                    200,
+                    {"Content-Type": "application/json", "Cache-Control": "max-age=300"},
+                    json.dumps(body).encode(),
+                )
+        for uuid_, token in self.credentials.items():
+            if url == self.id + protocol.credential_jwt_path(uuid_):
                 return FetchResponse(200, {"Content-Type": "application/vc+jwt"}, token.encode())
         return FetchResponse(404, {"Content-Type": "text/plain"}, b"not found")
 
@@ -273,7 +274,7 @@ class FakeIssuer:
 
 def verification_link(issuer: FakeIssuer, token_id: str, base: str = "https://verify.example") -> str:
     """The link a QR code of this issuer holds for credential ``token_id``."""
-    return f"{base}/v/{token_id}?issuer={quote(issuer.id, safe='')}"
+    return protocol.verify_link(base, issuer.id, token_id)
 
 
 def credential_uuid(token: str) -> str:
