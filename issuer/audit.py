@@ -10,7 +10,8 @@ chain, and :func:`verify` names the first entry where it breaks.
 
 There is no code path that updates or deletes an entry. On PostgreSQL, concurrent writers
 (several issuer processes) take a transaction-scoped advisory lock before appending so the
-chain never forks; SQLite serialises writers by itself.
+chain never forks; on SQLite every write transaction holds the write lock from its start
+(``BEGIN IMMEDIATE``, :mod:`issuer.db`).
 """
 
 from __future__ import annotations

@@ -1,7 +1,10 @@
 """Engine, sessions and migrations.
 
 **Write transactions are serialised by the database.** On PostgreSQL, rows are locked
-with ``SELECT ... FOR UPDATE`` before they are read for a change, and constraints refuse
+with ``SELECT ... FOR NO KEY UPDATE`` (``with_for_update(key_share=True)``) before they are
+read for a change; that lock serialises changes of a row without blocking the inserts that
+merely reference it (a new status entry's foreign key to its list), which would otherwise
+deadlock against a concurrent re-sign of the list. Constraints refuse
 what a lock cannot (two current credentials, a reused status index). SQLite has no row
 locks and pysqlite would begin a transaction only at the first write, after the rows were
 read; so we take transaction control from the driver and begin every transaction with

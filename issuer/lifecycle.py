@@ -161,7 +161,8 @@ def published_jwks(session: Session, ctx: IssuerContext) -> dict[str, list[dict[
 def resign_lists(session: Session, ctx: IssuerContext) -> int:
     """Re-sign every status list not signed by the active key; returns how many were."""
     count = 0
-    for status_list in session.scalars(select(StatusList).order_by(StatusList.id).with_for_update()):
+    every_list = select(StatusList).order_by(StatusList.id).with_for_update(key_share=True)
+    for status_list in session.scalars(every_list):
         header, _ = jose.split(status_list.token, max_chars=max_list_token_chars(status_list.size))
         if header.get("kid") != ctx.signer.kid:
             service._sign_list(session, ctx, status_list)
@@ -301,7 +302,8 @@ def _resign_lists_of(session: Session, ctx: IssuerContext, credential_ids: Seque
         session.scalars(select(StatusEntry.list_id).where(StatusEntry.credential_id.in_(list(credential_ids))))
     )
     for status_list in session.scalars(
-        select(StatusList).where(StatusList.id.in_(ids)).order_by(StatusList.id).with_for_update()
+        select(StatusList).where(StatusList.id.in_(ids)).order_by(StatusList.id)
+        .with_for_update(key_share=True)
     ):
         service._sign_list(session, ctx, status_list)
 
@@ -448,7 +450,7 @@ def reissue_for_kid(session: Session, ctx: IssuerContext, kid: str, actor: str,
         .where(Credential.kid == kid, Credential.status.in_(("active", "suspended")),
                Credential.valid_until > ctx.now())
         .order_by(Credential.issued_at, Credential.id)
-        .with_for_update()
+        .with_for_update(key_share=True)
     ).all():
         new = _reissue_one(session, ctx, old, actor, "key_replaced", reason)
         pairs.append((old.id, new.id))
@@ -482,7 +484,7 @@ def correct_practitioner(
         .where(Credential.practitioner_id == practitioner.id, Credential.status.in_(("active", "suspended")),
                Credential.valid_until > ctx.now())
         .order_by(Credential.issued_at)
-        .with_for_update()
+        .with_for_update(key_share=True)
     ).all()
     renewed = [_reissue_one(session, ctx, old, actor, "correction", reason) for old in current]
     session.flush()

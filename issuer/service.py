@@ -441,7 +441,7 @@ def free_current_slot(
             Credential.program_id == program_id,
             Credential.is_current.is_(True),
         )
-        .with_for_update()
+        .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     ).first()
     if holder is None:
@@ -577,7 +577,7 @@ def lock_credential(session: Session, credential_id: str) -> Credential:
         session.scalars(
             select(Credential)
             .where(Credential.id == credential_id)
-            .with_for_update()
+            .with_for_update(key_share=True)
             .execution_options(populate_existing=True)
         ).first()
         if len(credential_id) <= 36
@@ -673,7 +673,8 @@ def _lock_lists(session: Session, credential: Credential, purposes: tuple[str, .
     ids = [e.list_id for e in credential.entries if e.purpose in purposes]
     return list(
         session.scalars(
-            select(StatusList).where(StatusList.id.in_(ids)).order_by(StatusList.id).with_for_update()
+            select(StatusList).where(StatusList.id.in_(ids)).order_by(StatusList.id)
+            .with_for_update(key_share=True)
         )
     )
 
@@ -758,7 +759,7 @@ def signature_getting_old(ctx: IssuerContext, found: StatusList) -> bool:
 def resign_list(session: Session, ctx: IssuerContext, list_id: str) -> StatusList:
     """Re-sign one list under its lock (unless a concurrent request just did) and commit."""
     locked = session.scalars(
-        select(StatusList).where(StatusList.id == list_id).with_for_update()
+        select(StatusList).where(StatusList.id == list_id).with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     ).one()
     if signature_getting_old(ctx, locked):

@@ -89,7 +89,7 @@ def authenticate(session: Session, ctx: IssuerContext, email: str, password: str
         session.scalars(
             select(StaffAccount)
             .where(StaffAccount.email == normalise_email(email))
-            .with_for_update()
+            .with_for_update(key_share=True)
             .execution_options(populate_existing=True)
         ).first()
         if len(email) <= 254 and len(password) <= MAX_PASSWORD
@@ -120,7 +120,7 @@ def _signed_in(session: Session, account_id: str, password: str, now: datetime) 
     account = session.scalars(
         select(StaffAccount)
         .where(StaffAccount.id == account_id)
-        .with_for_update()
+        .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     ).one()
     account.failed_logins = 0
