@@ -17,7 +17,8 @@ from vc._json import b64url_encode, compact_json
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DATA_DIR = REPO_ROOT / "tests" / "data"
-VECTORS_DIR = (REPO_ROOT / ".." / "shared" / "vectors").resolve()
+#: Public test vectors, vendored from shared/vectors with their sources (SOURCES.md there).
+VECTORS_DIR = DATA_DIR / "vectors"
 
 ISSUER_ID = "https://issuer.example.org"
 CREDENTIAL_UUID = "0b5e7d1c-3f4a-4c2e-9d8b-6a1f2e3c4d5e"
@@ -142,5 +143,5 @@ def forge() -> Forge:
 @pytest.fixture
 def vectors_dir() -> Path:
     if not VECTORS_DIR.is_dir():
-        pytest.skip(f"public test vectors not found at {VECTORS_DIR} (clone shared/ beside the repo)")
+        pytest.fail(f"public test vectors not found at {VECTORS_DIR}")
     return VECTORS_DIR
