@@ -24,6 +24,12 @@ names). Credentials without a ``refresh`` entry (issued before it existed) get n
 ``supersession`` check. A credential within :data:`EXPIRING_SOON` of its ``validUntil``
 gets an ``expiring_soon`` note; notes never change the verdict.
 
+Freshness: the verdict's ``status_as_of`` is when the *oldest* status list it used was
+fetched or revalidated from the issuer (``None`` when no list was consulted), and each
+status check's detail names its list's time and refresh interval ("as of 21:38 UTC
+(refreshed at least every 5 minutes)"). ``checked_at`` is only when the request was judged:
+a cached list may be older, and pages must not present it as the status time.
+
 Details never quote text from a credential whose authenticity is not established, so a
 forged token cannot put words on the verifier's page.
 
@@ -129,19 +135,28 @@ class Verdict:
     notes: tuple[Note, ...] = ()
     #: Holder page of the current credential when this one is superseded (else None).
     superseded_by: str | None = None
-    #: What the checks were made against (``kid``, ``alg``, ``issuer_id``, ``status_entries``);
-    #: empty unless the credential was authentic. Not part of the API body; the employer view
-    #: and the signed verification receipt show it.
+    #: What the checks were made against (``kid``, ``alg``, ``issuer_id``, ``status_entries``
+    #: with each list's ``as_of``); empty unless the credential was authentic. Not part of
+    #: the API body; the employer view and the signed verification receipt show it.
     evidence: dict[str, Any] = field(default_factory=dict)
+    #: When the oldest status list consulted was last fetched or revalidated from the
+    #: issuer; ``None`` when no list was consulted. This, not ``checked_at``, is how fresh
+    #: the revocation and suspension status is.
+    status_as_of: datetime | None = None
+    #: The longest time any list consulted is used before it is asked for again (its
+    #: ``ttl``/``max-age``); ``None`` when no list was consulted.
+    status_refresh: timedelta | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """The API body: ``status``, ``checks``, ``credential`` (or null), ``checked_at``,
+        """The API body: ``status``, ``checks``, ``credential`` (or null), ``checked_at``
+        (when the request was judged), ``status_as_of`` (see the attribute; or null),
         ``notes`` (possibly empty) and ``superseded_by`` (a URL or null)."""
         return {
             "status": self.status,
             "checks": [check.to_json() for check in self.checks],
             "credential": self.credential,
             "checked_at": timestamp(self.checked_at),
+            "status_as_of": timestamp(self.status_as_of) if self.status_as_of else None,
             "notes": [note.to_json() for note in self.notes],
             "superseded_by": self.superseded_by,
         }
@@ -187,6 +202,7 @@ class _Run:
     notes: list[Note] = field(default_factory=list)
     superseded_by: str | None = None
     evidence: dict[str, Any] = field(default_factory=dict)
+    consulted: list[StatusListSnapshot] = field(default_factory=list)
 
     def passed(self, check_id: str, detail: str) -> None:
         self.checks.append(Check(check_id, True, detail))
@@ -202,13 +218,42 @@ class _Run:
             credential, evidence = None, {}
         notes = tuple(self.notes) if credential is not None else ()
         superseded_by = self.superseded_by if status == SUPERSEDED else None
+        as_of = [s.as_of for s in self.consulted if s.as_of is not None]
+        every = [s.refresh_every for s in self.consulted if s.refresh_every is not None]
         return Verdict(
-            status, tuple(self.checks), credential, self.now, notes, superseded_by, evidence
+            status,
+            tuple(self.checks),
+            credential,
+            self.now,
+            notes,
+            superseded_by,
+            evidence,
+            status_as_of=min(as_of) if as_of else None,
+            status_refresh=max(every) if every else None,
         )
 
 
 def _utc(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def duration_words(span: timedelta) -> str:
+    """``timedelta(minutes=5)`` as ``5 minutes`` (whole hours, minutes or seconds)."""
+    seconds = int(span.total_seconds())
+    for unit, size in (("day", 86_400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} second{'s' if seconds != 1 else ''}"
+
+
+def freshness_words(as_of: datetime, refresh: timedelta | None, now: datetime) -> str:
+    """How fresh a status is, for people: ``as of 21:38 UTC (refreshed at least every 5
+    minutes)``; the date is added when it is not ``now``'s."""
+    when = as_of.strftime("%H:%M UTC") if as_of.date() == now.date() else _utc(as_of)
+    if refresh is None or refresh <= timedelta(0):
+        return f"as of {when} (fetched from the issuer for this check)"
+    return f"as of {when} (refreshed at least every {duration_words(refresh)})"
 
 
 class Verifier:
@@ -442,20 +487,43 @@ class Verifier:
                 continue
             results = [self._status_bit(issuer, entry, lists) for entry in mine]
             problem = next((r for r in results if isinstance(r, str)), None)
+            word = "revoked" if purpose == "revocation" else "suspended"
             if any(r is True for r in results):
-                word = "revoked" if purpose == "revocation" else "suspended"
                 why = self._public_reason(issuer, credential_uuid)
-                run.failed(purpose, f"{issuer.name} has {word} this credential.{why}", outcome)
+                fresh = self._consulted(run, mine, lists)
+                run.failed(
+                    purpose,
+                    f"{issuer.name} has {word} this credential, according to its {purpose} list "
+                    f"{fresh}.{why}",
+                    outcome,
+                )
             elif problem is not None:
                 run.failed(purpose, problem, STATUS_UNKNOWN)
             else:
-                word = "revoked" if purpose == "revocation" else "suspended"
-                run.passed(
-                    purpose,
-                    f"{issuer.name}'s {purpose} list, checked at {run.now.strftime('%H:%M UTC')}, "
-                    f"shows it is not {word}.",
-                )
+                fresh = self._consulted(run, mine, lists)
+                run.passed(purpose, f"{issuer.name}'s {purpose} list {fresh} shows it is not {word}.")
         self._check_supersession(run, entries, lists, issuer, credential_uuid)
+
+    @staticmethod
+    def _consulted(
+        run: _Run,
+        entries: list[StatusPointer],
+        lists: Mapping[str, StatusListSnapshot | ResolverError],
+    ) -> str:
+        """Record in ``run`` the lists read for ``entries``; the oldest one's freshness in
+        words (``as of 21:38 UTC (refreshed at least every 5 minutes)``)."""
+        snapshots = [
+            snap for e in entries if isinstance(snap := lists.get(e.list_url), StatusListSnapshot)
+        ]
+        run.consulted.extend(snapshots)
+        as_of = {s.url: timestamp(s.as_of) for s in snapshots if s.as_of is not None}
+        for item in run.evidence.get("status_entries", []):
+            if item["list_url"] in as_of:
+                item["as_of"] = as_of[item["list_url"]]
+        dated = sorted((s.as_of, s.refresh_every) for s in snapshots if s.as_of is not None)
+        if not dated:
+            return "as read for this check"
+        return freshness_words(dated[0][0], dated[0][1], run.now)
 
     def _status_lists(
         self, issuer: TrustedIssuer, entries: list[StatusPointer]
@@ -485,6 +553,7 @@ class Verifier:
             return  # issued before supersession was published: nothing to check
         results = [self._status_bit(issuer, entry, lists) for entry in mine]
         problem = next((r for r in results if isinstance(r, str)), None)
+        fresh = self._consulted(run, mine, lists)
         if any(r is True for r in results):
             run.superseded_by = self._successor(issuer, credential_uuid)
             where = (
@@ -501,7 +570,11 @@ class Verifier:
         elif problem is not None:
             run.failed("supersession", problem, STATUS_UNKNOWN)
         else:
-            run.passed("supersession", f"{issuer.name} has not replaced this credential.")
+            run.passed(
+                "supersession",
+                f"{issuer.name} has not replaced this credential, according to its refresh list "
+                f"{fresh}.",
+            )
 
     def _lifecycle(self, issuer: TrustedIssuer, credential_uuid: str) -> PublicStatus | None:
         try:

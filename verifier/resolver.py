@@ -27,6 +27,12 @@ Caching (in memory, keyed by URL; verdicts are never cached):
   not at all when neither is given. There is **no** stale-if-error for lists: a list that
   cannot be had fresh raises :class:`StatusUnavailable` so the verdict is ``status_unknown``.
 * Revalidation sends ``If-None-Match`` with the stored ``ETag``; ``304`` renews the entry.
+* Credential JWTs fetched for verification links are kept by issuer and credential id in a
+  bounded LRU (:data:`CREDENTIAL_CACHE_SIZE`): a signed credential never changes (a
+  correction is a new credential), so repeated scans of one QR code fetch it once. Whether
+  it is still good comes from the status lists and keys, which keep their own freshness.
+* Each status list snapshot carries ``as_of`` (when it was last fetched or revalidated) and
+  ``refresh_every``, so a verdict can say truthfully how fresh its status is.
 * A credential's public lifecycle record (``<issuer id>/status/credentials/<uuid>``: status,
   public reason category, current successor) is fetched only when a status bit is set, and
   cached for its ``max-age``.
@@ -46,9 +52,10 @@ import socket
 import ssl
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Generic, TypeVar
@@ -72,6 +79,8 @@ MAX_LIST_BODY_BYTES = MAX_LIST_TOKEN_CHARS + 1024
 FETCH_DEADLINE_SECONDS = 5.0
 #: At most this many status lists of one verdict are fetched at the same time.
 MAX_PARALLEL_LIST_FETCHES = 4
+#: How many credential JWTs (immutable once issued) are kept, least recently used dropped.
+CREDENTIAL_CACHE_SIZE = 1024
 #: Longest time anything fetched is considered fresh, whatever the issuer says.
 MAX_FRESHNESS = timedelta(days=1)
 
@@ -320,13 +329,18 @@ class _Entry(Generic[T]):
 
 @dataclass(frozen=True)
 class StatusListSnapshot:
-    """A verified status list as cached: its bits, purposes and validity period."""
+    """A verified status list as cached: its bits, purposes and validity period, and how
+    fresh it is: ``as_of`` is when it was last fetched or revalidated (``304``) from the
+    issuer, ``refresh_every`` how long that answer is then used without asking again (the
+    smaller of its ``ttl`` and ``max-age``)."""
 
     url: str
     parsed: ParsedList
     valid_from: datetime | None
     valid_until: datetime | None
     ttl: timedelta | None
+    as_of: datetime | None = None
+    refresh_every: timedelta | None = None
 
 
 def _lower(headers: Mapping[str, str]) -> dict[str, str]:
@@ -365,6 +379,7 @@ class Resolver:
         max_body: int = MAX_BODY_BYTES,
         max_list_body: int = MAX_LIST_BODY_BYTES,
         fetch_deadline: float = FETCH_DEADLINE_SECONDS,
+        credential_cache_size: int = CREDENTIAL_CACHE_SIZE,
     ) -> None:
         self._registry = registry
         self._fetch = fetch
@@ -380,6 +395,9 @@ class Resolver:
         self._last_jwks_attempt: dict[str, datetime] = {}
         self._lists: dict[str, _Entry[StatusListSnapshot]] = {}
         self._lifecycles: dict[str, _Entry[PublicStatus]] = {}
+        self._credentials: OrderedDict[tuple[str, str], str] = OrderedDict()
+        self._credentials_size = credential_cache_size
+        self._credentials_lock = threading.Lock()
         self._jwks_flights: _SingleFlight[dict[str, PyJWK]] = _SingleFlight(fetch_deadline)
         self._list_flights: _SingleFlight[_Entry[StatusListSnapshot]] = _SingleFlight(
             fetch_deadline
@@ -582,13 +600,16 @@ class Resolver:
         etag = _lower(response.headers).get("etag")
         if response.status == 304 and entry is not None:
             fresh = _list_freshness(entry.value.ttl, age)
-            renewed = _Entry(entry.value, etag or entry.etag, now + fresh)
+            revalidated = replace(entry.value, as_of=now, refresh_every=fresh)
+            renewed = _Entry(revalidated, etag or entry.etag, now + fresh)
             self._lists[url] = renewed
             return renewed
         if response.status != 200:
             raise FetchError(f"{url} answered HTTP {response.status}")
         snapshot = self._verify_list(issuer, url, response.body)
-        fresh_entry = _Entry(snapshot, etag, now + _list_freshness(snapshot.ttl, age))
+        fresh = _list_freshness(snapshot.ttl, age)
+        snapshot = replace(snapshot, as_of=now, refresh_every=fresh)
+        fresh_entry = _Entry(snapshot, etag, now + fresh)
         self._lists[url] = fresh_entry
         return fresh_entry
 
@@ -623,11 +644,27 @@ class Resolver:
     # -- credentials (QR links) ---------------------------------------------------------------
 
     def credential_token(self, issuer: TrustedIssuer, credential_uuid: str) -> str:
-        """Fetch the compact JWT of one credential from the issuer (never cached).
+        """The compact JWT of one credential, from the LRU cache or fetched from the issuer.
 
-        Raises :class:`CredentialNotFound` on 404/410, :class:`FetchRefused` if the URL is
-        not allowed, :class:`FetchError` otherwise.
+        Only a ``200`` answer is cached (the token is still verified on every use). Raises
+        :class:`CredentialNotFound` on 404/410, :class:`FetchRefused` if the URL is not
+        allowed, :class:`FetchError` otherwise.
         """
+        key = (issuer.id, credential_uuid)
+        with self._credentials_lock:
+            cached = self._credentials.get(key)
+            if cached is not None:
+                self._credentials.move_to_end(key)
+                return cached
+        token = self._fetch_credential(issuer, credential_uuid)
+        with self._credentials_lock:
+            self._credentials[key] = token
+            self._credentials.move_to_end(key)
+            while len(self._credentials) > self._credentials_size:
+                self._credentials.popitem(last=False)
+        return token
+
+    def _fetch_credential(self, issuer: TrustedIssuer, credential_uuid: str) -> str:
         url = issuer.credential_url(credential_uuid)
         response = self._get(url, accept="application/vc+jwt")
         if response.status in (404, 410):

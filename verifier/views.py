@@ -45,6 +45,7 @@ from verifier.core import (
     VALID,
     Verdict,
     Verifier,
+    freshness_words,
 )
 from verifier.qrimage import MAX_UPLOAD_BYTES, UnreadableImage, decode_qr
 from verifier.receipt import RECEIPT_TYP, ReceiptSigner
@@ -194,11 +195,20 @@ def _render_verdict(
         notes=[n for n in notes if isinstance(n, dict)] if authentic else [],
         note_text=NOTE_TEXT,
         superseded_by=body.get("superseded_by") if authentic else None,
-        checked_at=verdict.checked_at.strftime("%H:%M UTC"),
+        status_freshness=_status_freshness(verdict) if authentic else None,
         employer=employer,
         receipt_url=receipt_url,
         source=source,
     )
+
+
+def _status_freshness(verdict: Verdict) -> str:
+    """The page's line on how fresh the status is: when the oldest list consulted was
+    fetched or revalidated from the issuer, never the time of the request."""
+    if verdict.status_as_of is None:
+        return "The issuer's revocation and suspension lists could not be consulted."
+    words = freshness_words(verdict.status_as_of, verdict.status_refresh, verdict.checked_at)
+    return f"Status {words}."
 
 
 @bp.get("/")

@@ -52,7 +52,7 @@ def test_demo_qr_opens_valid_page_then_revoked_in_console_after_ttl(
     assert page.locator("h1").inner_text() == "Valid certification"
     assert "Jane Doe" in page.inner_text("main")
     assert "Test Aesthetic Academy" in page.inner_text("main")  # from the registry
-    assert "Status checked at" in page.inner_text("main")
+    assert "Status as of" in page.inner_text("main")
     shoot(page, "verify-valid")
     page.click("a.employer-link")
     assert "RN-884512" in page.inner_text("main")  # the full number, employer view only

@@ -78,7 +78,8 @@ def test_receipt_verifies_with_the_verifiers_published_key(
     assert claims["result"] == "valid"
     assert claims["credential_id"] == credential_uuid(token)
     assert claims["credential_kid"] == jose.split(token)[0]["kid"]
-    assert {"purpose": "revocation", "list_url": issuer.list_url("revocation"), "index": 9} in claims[
+    assert {"purpose": "revocation", "list_url": issuer.list_url("revocation"), "index": 9,
+            "as_of": "2026-11-15T12:00:00Z"} in claims[
         "status_lists"
     ]
     assert claims["checked_at"] == "2026-11-15T12:00:00Z"

@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 
 from tests.unit.verifier.fake_issuer import (
     LICENSE_NUMBER,
+    Clock,
     FakeIssuer,
     Network,
     credential_uuid,
@@ -41,7 +42,21 @@ def test_qr_page_valid_shows_practitioner(client: FlaskClient, issuer: FakeIssue
     assert "Name The Token Claims" not in html
     assert "1 November 2026, 00:00 UTC" in html
     assert "1 November 2027, 00:00 UTC" in html
-    assert "Status checked at 12:00 UTC" in html
+    assert "Status as of 12:00 UTC (refreshed at least every 5 minutes)." in html
+
+
+def test_page_states_when_the_status_lists_were_fetched_not_the_request_time(
+    client: FlaskClient, issuer: FakeIssuer, clock: Clock
+) -> None:
+    token = issuer.issue()
+    page_for(client, issuer, token)  # the lists are fetched at 12:00, fresh for 5 minutes
+    clock.advance(4 * 60)
+
+    html = page_for(client, issuer, token)
+
+    assert "Status as of 12:00 UTC (refreshed at least every 5 minutes)." in html
+    assert "12:04" not in html
+    assert "checked at" not in html.lower()
 
 
 def test_qr_page_revoked(client: FlaskClient, issuer: FakeIssuer) -> None:

@@ -116,6 +116,9 @@ class FakeIssuer:
     def entry(self, name: str = ISSUER_NAME) -> dict[str, str]:
         return {"id": self.id, "name": name, "jwks_url": self.jwks_url}
 
+    def credential_url(self, credential_id: str) -> str:
+        return self.id + protocol.credential_jwt_path(credential_id)
+
     def list_url(self, purpose: str) -> str:
         return self.id + protocol.status_list_path(purpose, "1")
 

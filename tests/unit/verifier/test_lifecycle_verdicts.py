@@ -167,7 +167,7 @@ def test_unknown_category_text_is_never_shown(verifier: Verifier, issuer: FakeIs
     issuer.lifecycle[old_id] = {"id": old_id, "status": "revoked", "category": "<script>call 555</script>"}
     verdict = verifier.verify_credential(token)
     assert verdict.status == "revoked"
-    assert check(verdict, "revocation")[1].endswith("has revoked this credential.")
+    assert check(verdict, "revocation")[1].endswith("(refreshed at least every 5 minutes).")
 
 
 def test_refresh_list_unreachable_is_status_unknown(verifier: Verifier, issuer: FakeIssuer) -> None:
