@@ -90,6 +90,27 @@ def parse_verify_link(text: str) -> tuple[str, str | None] | None:
     return credential_id, issuers[0] if len(issuers) == 1 else None
 
 
+def parse_holder_url(text: str) -> tuple[str, str] | None:
+    """The issuer URL and credential id of a holder's page link
+    (``<issuer URL>/credentials/<id>``, as an issuer serves it), or ``None``.
+
+    The issuer URL is everything before ``/credentials/`` (query and fragment dropped); the
+    id is returned unchecked. Whether that issuer is trusted is for the caller to decide.
+    """
+    if len(text) > MAX_LINK_CHARS:
+        return None
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    base, sep, credential_id = parts.path.removesuffix("/").rpartition(holder_path(""))
+    if not sep or not credential_id or "/" in credential_id:
+        return None
+    return f"{parts.scheme}://{parts.netloc}{base}", credential_id
+
+
 @dataclass(frozen=True)
 class Successor:
     """The credential that replaced a superseded one."""

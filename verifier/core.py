@@ -33,11 +33,16 @@ a cached list may be older, and pages must not present it as the status time.
 Details never quote text from a credential whose authenticity is not established, so a
 forged token cannot put words on the verifier's page.
 
-Input rules (documented here because the API and the page share them): QR text holding
-``://`` is read as a verification link ``<any base>/v/<uuid>?issuer=<issuer URL>``, any other
-text as a compact JWT. Text that is neither a usable link nor a credential is *judged*
-(``not_authentic`` with a ``link`` or ``format`` check saying why), not rejected with 400:
-the request was well formed, its content is what failed.
+Input rules (documented here because the API and the page share them): whitespace anywhere
+in the text is removed (a compact JWT or a link never holds any; a paste may wrap). Text
+holding ``://`` is read as a verification link ``<any base>/v/<uuid>?issuer=<issuer URL>``
+or as a credential's holder page ``<issuer id>/credentials/<uuid>`` (judged as that
+credential, fetched only from a trusted issuer), any other text as a compact JWT. Text
+that is neither (``hello world``, another web address, a link without ``issuer=`` or a
+valid id, three parts that are not base64url JSON) is *judged* ``unreadable`` with a
+``link`` or ``format`` check saying why: never green, and never worded as forgery, which
+``not_authentic`` is for (a credential whose signature, key or claims fail). It is not
+rejected with 400: the request was well formed, its content is what failed.
 """
 
 from __future__ import annotations
@@ -52,7 +57,13 @@ from jwt.api_jwk import PyJWK
 from vc import jose
 from vc.credential import TYP, CheckedCredential, check_claims, issuer_id_of, summary, timestamp
 from vc.errors import CredentialError, StatusListError
-from vc.protocol import PublicStatus, category_words, holder_path, parse_verify_link
+from vc.protocol import (
+    PublicStatus,
+    category_words,
+    holder_path,
+    parse_holder_url,
+    parse_verify_link,
+)
 from vc.status_list import StatusPointer, read_entries
 from verifier.registry import TrustedIssuer, TrustRegistry, canonical_uuid
 from verifier.resolver import (
@@ -63,6 +74,8 @@ from verifier.resolver import (
 )
 
 VALID = "valid"
+#: The input is neither a credential nor a verification link (never worded as forgery).
+UNREADABLE = "unreadable"
 NOT_AUTHENTIC = "not_authentic"
 ISSUER_NOT_RECOGNISED = "issuer_not_recognised"
 REVOKED = "revoked"
@@ -74,6 +87,7 @@ SUPERSEDED = "superseded"
 
 #: When several outcomes apply, the first in this order is the verdict.
 PRECEDENCE = (
+    UNREADABLE,
     NOT_AUTHENTIC,
     ISSUER_NOT_RECOGNISED,
     REVOKED,
@@ -233,6 +247,10 @@ class _Run:
         )
 
 
+def _without_whitespace(text: str) -> str:
+    return "".join(text.split())
+
+
 def _utc(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
@@ -272,41 +290,56 @@ class Verifier:
         self._clock = clock
 
     def verify_credential(self, token: str) -> Verdict:
-        """Verdict for a compact JWT (the API's ``credential`` field); outer spaces ignored."""
+        """Verdict for a compact JWT (the API's ``credential`` field).
+
+        Whitespace anywhere in it (spaces, line breaks from a wrapped paste) is removed
+        first: it is never part of a compact JWT.
+        """
         run = _Run(self._clock())
-        return self._judge_token(run, token.strip(), expected=None)
+        return self._judge_token(run, _without_whitespace(token), expected=None)
 
     def verify_qr(self, text: str) -> Verdict:
-        """Verdict for the text decoded from a QR code: a verification link or a compact JWT."""
-        text = text.strip()
+        """Verdict for text decoded from a QR code or pasted: a verification link, the
+        holder's page of a credential (``<issuer id>/credentials/<id>``, judged as that
+        credential) or a compact JWT; whitespace anywhere is removed first. Other web
+        addresses are ``unreadable``."""
+        text = _without_whitespace(text)
         if "://" not in text:
             return self.verify_credential(text)
         link = parse_verify_link(text)
-        if link is None:
-            run = _Run(self._clock())
-            run.failed(
-                "link",
-                "The QR code holds a web address that is not a credential verification link.",
-                NOT_AUTHENTIC,
-            )
-            return run.verdict()
-        return self.verify_link(*link)
+        if link is not None:
+            return self.verify_link(*link)
+        holder = parse_holder_url(text)
+        if holder is not None:
+            issuer_url, credential_id = holder
+            return self.verify_link(credential_id, issuer_url, kind="holder's page")
+        run = _Run(self._clock())
+        run.failed(
+            "link",
+            "The text is a web address, but not a certificate's verification link or page.",
+            UNREADABLE,
+        )
+        return run.verdict()
 
-    def verify_link(self, credential_id: str, issuer_url: str | None) -> Verdict:
-        """Verdict for a verification link's credential id and ``issuer`` parameter.
+    def verify_link(
+        self, credential_id: str, issuer_url: str | None, *, kind: str = "verification link"
+    ) -> Verdict:
+        """Verdict for a verification link's credential id and ``issuer`` parameter (or a
+        holder page's id and issuer URL: ``kind`` names which, for the ``link`` check).
 
-        Nothing is fetched unless ``issuer_url`` is exactly a trusted issuer's id; then only
+        A link without a valid id or without an issuer is ``unreadable``. Nothing is fetched
+        unless ``issuer_url`` is exactly a trusted issuer's id; then only
         ``<issuer id>/credentials/<id>/jwt``, whose credential ``id`` must be this one.
         """
         run = _Run(self._clock())
         uuid = canonical_uuid(credential_id)
         if uuid is None:
-            run.failed("link", "The link does not name a valid credential id.", NOT_AUTHENTIC)
+            run.failed("link", "The link does not name a valid credential id.", UNREADABLE)
             return run.verdict()
         if not issuer_url:
-            run.failed("link", "The link does not say which issuer to ask.", NOT_AUTHENTIC)
+            run.failed("link", "The link does not say which issuer to ask.", UNREADABLE)
             return run.verdict()
-        run.passed("link", f"The QR code is a verification link for credential {uuid}.")
+        run.passed("link", f"The text is the {kind} of credential {uuid}.")
         issuer = self._registry.get(issuer_url)
         if issuer is None:
             run.failed(
@@ -342,8 +375,9 @@ class Verifier:
         except CredentialError:
             run.failed(
                 "format",
-                "This is not a credential in the expected format (a signed compact JWT).",
-                NOT_AUTHENTIC,
+                "The text is not a credential in the expected format (a signed compact JWT) "
+                "nor a verification link.",
+                UNREADABLE,
             )
             return run.verdict()
         run.passed("format", "The text is a signed credential in the expected format.")

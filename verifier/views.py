@@ -42,6 +42,7 @@ from verifier.core import (
     STATUS_UNKNOWN,
     SUPERSEDED,
     SUSPENDED,
+    UNREADABLE,
     VALID,
     Verdict,
     Verifier,
@@ -93,6 +94,12 @@ PRESENTATION: dict[str, tuple[str, str, str]] = {
         "bad",
         "Not yet valid — do not rely on this certificate yet",
         "Its validity period has not started.",
+    ),
+    UNREADABLE: (
+        "unknown",
+        "This is not a certificate or verification link",
+        "Check what you pasted or scanned: the whole verification link (it contains /v/), the "
+        "certificate's page address, or the credential text; or upload a photo of the QR code.",
     ),
     NOT_AUTHENTIC: (
         "bad",

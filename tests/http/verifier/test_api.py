@@ -74,7 +74,7 @@ def test_verify_revoked(client: FlaskClient, issuer: FakeIssuer) -> None:
 
 def test_verify_forgery_is_200_not_authentic(client: FlaskClient, issuer: FakeIssuer) -> None:
     head, payload, sig = issuer.issue().split(".")
-    forged = f"{head}.{payload[:-4]}AAAA.{sig}"
+    forged = f"{head}.{payload}.{sig[:-4]}{'AAAA' if sig[-4:] != 'AAAA' else 'BBBB'}"
 
     response = client.post("/api/v1/verify", json={"credential": forged})
 
@@ -88,7 +88,7 @@ def test_verify_garbage_qr_is_judged(client: FlaskClient, network: Network) -> N
     response = client.post("/api/v1/verify", json={"qr": "WIFI:S:cafe;T:WPA;P:secret;;"})
 
     assert response.status_code == 200
-    assert response.get_json()["status"] == "not_authentic"
+    assert response.get_json()["status"] == "unreadable"
     assert network.log == []
 
 
@@ -188,3 +188,12 @@ def test_security_headers_on_every_response(client: FlaskClient, method: str, pa
 
     for name, value in SECURITY.items():
         assert response.headers[name] == value
+
+
+def test_verify_text_that_is_no_credential_is_unreadable(client: FlaskClient, network: Network) -> None:
+    for body in ({"qr": "hello world"}, {"credential": "hello world"}):
+        response = client.post("/api/v1/verify", json=body)
+        assert response.status_code == 200
+        assert response.get_json()["status"] == "unreadable"
+        assert response.get_json()["credential"] is None
+    assert network.log == []

@@ -89,11 +89,11 @@ def test_qr_page_untrusted_issuer(client: FlaskClient, network: Network) -> None
     assert network.log == []
 
 
-def test_qr_page_bad_id_is_not_authentic(client: FlaskClient, network: Network) -> None:
+def test_qr_page_bad_id_is_unreadable(client: FlaskClient, network: Network) -> None:
     response = client.get("/v/nonsense?issuer=https%3A%2F%2Fissuer.example")
 
     assert response.status_code == 200
-    assert "Not authentic" in response.get_data(as_text=True)
+    assert "This is not a certificate or verification link" in response.get_data(as_text=True)
     assert network.log == []
 
 
@@ -213,3 +213,25 @@ def test_page_and_api_agree(client: FlaskClient, issuer: FakeIssuer) -> None:
 
     assert api["status"] == "suspended"
     assert 'data-status="suspended"' in html
+
+
+@pytest.mark.parametrize("text", ["hello world", "https://verify.example/v/0b0d3c3e-58a4-4a8e-9d7e-6f9a1c2b3d4e"])
+def test_pasting_something_that_is_not_a_certificate_says_so_in_amber(
+    client: FlaskClient, text: str
+) -> None:
+    html = client.post("/", data={"credential": text}).get_data(as_text=True)
+
+    assert "This is not a certificate or verification link" in html
+    assert "Check what you pasted" in html
+    assert 'data-status="unreadable"' in html and "verdict-unknown" in html
+    assert "forged" not in html and "Not authentic" not in html
+
+
+def test_pasting_the_holder_page_address_shows_the_credential(
+    client: FlaskClient, issuer: FakeIssuer
+) -> None:
+    uuid = credential_uuid(issuer.issue())
+
+    html = client.post("/", data={"credential": f"{issuer.id}/credentials/{uuid}"}).get_data(as_text=True)
+
+    assert "Valid certification" in html and "Jane Doe" in html

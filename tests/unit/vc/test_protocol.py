@@ -55,3 +55,19 @@ def test_the_public_record_round_trips_and_never_carries_unknown_words() -> None
         ID, "revoked", None)
     assert protocol.PublicStatus.from_json({**revoked, "status": "valid"}, ID) is None
     assert protocol.PublicStatus.from_json(revoked, "another-id") is None
+
+
+def test_a_holder_page_url_gives_its_issuer_and_id() -> None:
+    holder = f"{ISSUER}{protocol.holder_path(ID)}"
+    assert protocol.parse_holder_url(holder) == (ISSUER, ID)
+    assert protocol.parse_holder_url(holder + "/?utm=x#top") == (ISSUER, ID)
+    assert protocol.parse_holder_url(f"http://127.0.0.1:5000/credentials/{ID}") == (
+        "http://127.0.0.1:5000", ID)
+
+
+@pytest.mark.parametrize("text", [
+    "hello world", f"ftp://x/credentials/{ID}", f"https://x/credentials/{ID}/jwt",
+    "https://x/credentials/", f"https://x/v/{ID}?issuer=a", "https://x/credentials/" + "a" * 3000,
+])
+def test_text_that_is_not_a_holder_page_url_is_none(text: str) -> None:
+    assert protocol.parse_holder_url(text) is None
