@@ -160,6 +160,10 @@ class Verdict:
     #: The longest time any list consulted is used before it is asked for again (its
     #: ``ttl``/``max-age``); ``None`` when no list was consulted.
     status_refresh: timedelta | None = None
+    #: The issuer's public reason category for a revocation or suspension, in the fixed
+    #: words of :data:`vc.protocol.CATEGORIES` ("issued in error"); else ``None``. The
+    #: check detail carries it in the API; pages show it in the verdict itself.
+    public_reason: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The API body: ``status``, ``checks``, ``credential`` (or null), ``checked_at``
@@ -217,6 +221,7 @@ class _Run:
     superseded_by: str | None = None
     evidence: dict[str, Any] = field(default_factory=dict)
     consulted: list[StatusListSnapshot] = field(default_factory=list)
+    public_reason: str | None = None
 
     def passed(self, check_id: str, detail: str) -> None:
         self.checks.append(Check(check_id, True, detail))
@@ -244,6 +249,7 @@ class _Run:
             evidence,
             status_as_of=min(as_of) if as_of else None,
             status_refresh=max(every) if every else None,
+            public_reason=self.public_reason if status in (REVOKED, SUSPENDED) else None,
         )
 
 
@@ -523,7 +529,8 @@ class Verifier:
             problem = next((r for r in results if isinstance(r, str)), None)
             word = "revoked" if purpose == "revocation" else "suspended"
             if any(r is True for r in results):
-                why = self._public_reason(issuer, credential_uuid)
+                run.public_reason = run.public_reason or self._public_reason(issuer, credential_uuid)
+                why = f" Reason given by the issuer: {run.public_reason}." if run.public_reason else ""
                 fresh = self._consulted(run, mine, lists)
                 run.failed(
                     purpose,
@@ -626,11 +633,10 @@ class Verifier:
             return None
         return issuer.id + holder_path(current_id)
 
-    def _public_reason(self, issuer: TrustedIssuer, credential_uuid: str) -> str:
-        """`` Reason given: ...`` from the issuer's public category, or empty."""
+    def _public_reason(self, issuer: TrustedIssuer, credential_uuid: str) -> str | None:
+        """The words of the issuer's public reason category, or ``None``."""
         record = self._lifecycle(issuer, credential_uuid)
-        words = category_words(record.category) if record else None
-        return f" Reason given by the issuer: {words}." if words else ""
+        return category_words(record.category) if record else None
 
     def _status_bit(
         self,

@@ -131,6 +131,16 @@ UNKNOWN_PRESENTATION = (
     "Its current status could not be established. Do not rely on it.",
 )
 NOTE_TEXT = {"expiring_soon": "Expires soon"}
+#: How the verdict box introduces the issuer's public reason category.
+WITHDRAWN = {REVOKED: "Withdrawn by the issuer", SUSPENDED: "Suspended by the issuer"}
+#: What a certificate means, said only where it is true: for a valid one, and in the past
+#: tense for an expired one. Red and amber verdicts do not say it.
+MEANING = {
+    VALID: ("What this means:", "this person completed a training certification in Botox "
+            "(botulinum toxin) injection."),
+    EXPIRED: ("What this meant:", "this person completed a training certification in Botox "
+              "(botulinum toxin) injection; it has since expired and is no longer current."),
+}
 
 
 def _verifier() -> Verifier:
@@ -203,6 +213,8 @@ def _render_verdict(
         note_text=NOTE_TEXT,
         superseded_by=body.get("superseded_by") if authentic else None,
         status_freshness=_status_freshness(verdict) if authentic else None,
+        withdrawn=WITHDRAWN.get(verdict.status) if verdict.public_reason else None,
+        meaning=MEANING.get(verdict.status) if authentic else None,
         employer=employer,
         receipt_url=receipt_url,
         source=source,
