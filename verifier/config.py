@@ -20,6 +20,11 @@ Flask config keys (the environment variable without its ``VERIFIER_`` prefix):
     (``VERIFIER_FETCH_DEADLINE_SECONDS``), default ``5``; a number of seconds from ``0.5``
     to ``30`` (decimals allowed). A verdict waits about this long at most for the status
     lists of a slow issuer (they are fetched concurrently), then says ``status_unknown``.
+``URL``
+    The verifier's own public base URL (``VERIFIER_URL``), default
+    ``http://127.0.0.1:5001``: it names the verifier in signed receipts (``iss``) and in the
+    receipt's ``jwks_url``. Always from configuration, never from a request's ``Host``
+    header, which a client chooses.
 ``KEYS_DIR``
     Where the verifier keeps its own receipt-signing key (``VERIFIER_KEYS_DIR``, default
     ``var/verifier-keys``); generated on first start, never an issuer's key.
@@ -33,6 +38,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from vc.jose import SUPPORTED_ALGORITHMS
 from verifier.registry import (
@@ -43,6 +49,9 @@ from verifier.registry import (
     parse_registry,
 )
 
+#: Where the verifier is reached when ``VERIFIER_URL`` is not set (``verifier serve``'s default).
+DEFAULT_URL = "http://127.0.0.1:5001"
+
 DEFAULTS: dict[str, Any] = {
     "TRUSTED_ISSUERS": None,
     "ALGORITHMS": "ES256,EdDSA",
@@ -50,6 +59,7 @@ DEFAULTS: dict[str, Any] = {
     "JWKS_REFRESH_INTERVAL_SECONDS": 30,
     "JWKS_DEFAULT_MAX_AGE_SECONDS": 300,
     "FETCH_DEADLINE_SECONDS": 5,
+    "URL": DEFAULT_URL,
     "KEYS_DIR": "var/verifier-keys",
     "MAX_CONTENT_LENGTH": 64 * 1024,
     "MAX_FORM_MEMORY_SIZE": 64 * 1024,
@@ -73,6 +83,8 @@ class Settings:
     jwks_default_max_age: timedelta
     #: Total seconds one fetch from an issuer may take.
     fetch_deadline: float
+    #: The verifier's public base URL (no trailing slash), as configured.
+    verifier_url: str = DEFAULT_URL
 
 
 def _algorithms(value: object) -> frozenset[str]:
@@ -119,6 +131,21 @@ def _deadline(config: Mapping[str, Any], key: str) -> float:
     return float(value)
 
 
+def _base_url(value: object, key: str) -> str:
+    text = value.strip().rstrip("/") if isinstance(value, str) else ""
+    parts = urlsplit(text)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or parts.username
+        or any(ch.isspace() for ch in text)
+    ):
+        raise ConfigError(f"{key} must be an http(s) base URL such as 'https://verify.example.org'")
+    return text
+
+
 def _registry(value: object) -> TrustRegistry:
     if value is None or value == "":
         return default_registry()
@@ -144,4 +171,5 @@ def settings_from(config: Mapping[str, Any]) -> Settings:
         jwks_refresh_interval=_seconds(config, "JWKS_REFRESH_INTERVAL_SECONDS", 86_400),
         jwks_default_max_age=_seconds(config, "JWKS_DEFAULT_MAX_AGE_SECONDS", 86_400),
         fetch_deadline=_deadline(config, "FETCH_DEADLINE_SECONDS"),
+        verifier_url=_base_url(config.get("URL") or DEFAULT_URL, "URL (VERIFIER_URL)"),
     )

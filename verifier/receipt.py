@@ -42,10 +42,19 @@ class ReceiptSigner:
         return self._signer.kid
 
     def claims(self, verdict: Verdict, *, verifier_url: str, subject: str) -> dict[str, Any]:
-        """The receipt's payload for ``verdict``; ``subject`` says what was presented."""
+        """The receipt's payload for ``verdict``; ``subject`` says what was presented.
+
+        It names who was verified (``practitioner``: name, profession, license jurisdiction
+        and number; ``program``; ``credential_id``), all ``null`` unless the credential was
+        authentic, and how fresh the status was: ``status_as_of`` (the oldest list) and
+        each entry of ``status_lists`` with its own ``as_of``. ``iss`` is ``verifier_url``,
+        the configured ``VERIFIER_URL``.
+        """
         credential = verdict.credential or {}
         evidence = verdict.evidence
         body = verdict.to_json()
+        license_ = credential.get("license") or {}
+        program = credential.get("program") or {}
         return {
             "iss": verifier_url,
             "iat": int(verdict.checked_at.timestamp()),
@@ -55,6 +64,17 @@ class ReceiptSigner:
             "presented": subject,
             "result": verdict.status,
             "credential_id": credential.get("id"),
+            "practitioner": {
+                "name": credential.get("name"),
+                "profession": credential.get("profession"),
+                "profession_name": credential.get("profession_name"),
+                "license_jurisdiction": license_.get("jurisdiction"),
+                "license_number": license_.get("number"),
+            }
+            if credential
+            else None,
+            "program": {"id": program.get("id"), "name": program.get("name")} if credential else None,
+            "status_as_of": body["status_as_of"],
             "issuer": {"id": evidence.get("issuer_id"), "name": credential.get("issuer_name")},
             "credential_kid": evidence.get("kid"),
             "credential_alg": evidence.get("alg"),

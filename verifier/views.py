@@ -270,12 +270,14 @@ def link_page(credential_id: str) -> Response:
 
 def _receipt_response(verdict: Verdict, subject: str) -> Response:
     receipts: ReceiptSigner = current_app.extensions["verifier_receipts"]
-    token, payload = receipts.sign(verdict, verifier_url=request.host_url.rstrip("/"), subject=subject)
+    # Named from configuration, never from the request's Host header (a client's choice).
+    verifier_url = current_app.extensions["verifier"].settings.verifier_url
+    token, payload = receipts.sign(verdict, verifier_url=verifier_url, subject=subject)
     document = {
         "receipt": token,
         "typ": RECEIPT_TYP,
         "kid": receipts.kid,
-        "jwks_url": url_for("verifier.jwks", _external=True),
+        "jwks_url": verifier_url + url_for("verifier.jwks"),
         "verification": payload,
     }
     response = current_app.response_class(

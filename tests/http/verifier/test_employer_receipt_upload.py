@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -14,10 +16,13 @@ from flask.testing import FlaskClient
 from PIL import Image
 from werkzeug.test import EnvironBuilder
 
-from tests.unit.verifier.fake_issuer import LICENSE_NUMBER, FakeIssuer, credential_uuid
+from tests.unit.verifier.fake_issuer import LICENSE_NUMBER, Clock, FakeIssuer, Network, credential_uuid
 from vc import jose
+from verifier import create_app
+from verifier.config import DEFAULTS, settings_from
 from verifier.core import Check, Verdict
 from verifier.receipt import RECEIPT_TYP
+from verifier.registry import ConfigError
 from verifier.views import _render_verdict
 
 pytestmark = pytest.mark.http
@@ -252,3 +257,62 @@ def test_verify_page_headers(client: FlaskClient, issuer: FakeIssuer) -> None:
     assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp and "unsafe-inline" not in csp
     assert response.headers["Referrer-Policy"] == "no-referrer"
     assert "<script" not in response.get_data(as_text=True)
+
+
+def _receipt_claims(client: FlaskClient, issuer: FakeIssuer, token: str, **kwargs: Any) -> dict[str, Any]:
+    url = f"/v/{credential_uuid(token)}/receipt?issuer={quote(issuer.id, safe='')}"
+    response = client.get(url, **kwargs)
+    assert response.status_code == 200
+    document: dict[str, Any] = json.loads(response.get_data(as_text=True))
+    claims = jose.split(document["receipt"])[1]
+    assert claims == document["verification"]
+    return document
+
+
+def test_receipt_names_who_was_verified_and_how_fresh_the_status_was(
+    client: FlaskClient, issuer: FakeIssuer, clock: Clock
+) -> None:
+    token = issuer.issue(index=11)
+    client.get(f"/v/{credential_uuid(token)}?issuer={quote(issuer.id, safe='')}")  # lists at 12:00
+    clock.advance(120)
+
+    claims = _receipt_claims(client, issuer, token)["verification"]
+
+    assert claims["practitioner"] == {
+        "name": "Jane Doe", "profession": "RN", "profession_name": "Registered Nurse",
+        "license_jurisdiction": "US-TX", "license_number": LICENSE_NUMBER,
+    }
+    assert claims["program"] == {
+        "id": "botox-cosmetic-injector", "name": "Botox Cosmetic Injector Certification"
+    }
+    assert claims["credential_id"] == credential_uuid(token)
+    assert claims["checked_at"] == "2026-11-15T12:02:00Z"
+    assert claims["status_as_of"] == "2026-11-15T12:00:00Z"
+    assert {e["purpose"]: e["as_of"] for e in claims["status_lists"]} == {
+        "revocation": "2026-11-15T12:00:00Z", "suspension": "2026-11-15T12:00:00Z"
+    }
+
+
+def test_receipt_names_the_configured_verifier_whatever_the_host_header(
+    registry_file: Path, network: Network, clock: Clock, issuer: FakeIssuer
+) -> None:
+    app = create_app(
+        {"TESTING": True, "TRUSTED_ISSUERS": str(registry_file), "URL": "https://verify.example.org/"},
+        fetch=network.fetch,
+        clock=clock,
+    )
+    forged_host = {"headers": {"Host": "evil.example"}}
+
+    document = _receipt_claims(app.test_client(), issuer, issuer.issue(), **forged_host)
+
+    assert document["verification"]["iss"] == "https://verify.example.org"
+    assert document["jwks_url"] == "https://verify.example.org/.well-known/jwks.json"
+    assert "evil.example" not in json.dumps(document)
+
+
+def test_the_verifier_url_defaults_to_the_local_service_and_refuses_nonsense() -> None:
+    assert settings_from({**DEFAULTS}).verifier_url == "http://127.0.0.1:5001"
+    assert settings_from({**DEFAULTS, "URL": None}).verifier_url == "http://127.0.0.1:5001"
+    for bad in ("verify.example.org", "ftp://verify.example", "https://v.example/?x=1", " "):
+        with pytest.raises(ConfigError, match="VERIFIER_URL"):
+            settings_from({**DEFAULTS, "URL": bad})
