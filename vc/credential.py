@@ -207,6 +207,8 @@ class CheckedCredential:
     valid_from: datetime
     valid_until: datetime
     payload: dict[str, Any]
+    #: The JWT ``nbf`` if the token carries one (ours never do); not valid before it either.
+    not_before: datetime | None = None
 
     @property
     def uuid(self) -> str:
@@ -226,8 +228,9 @@ def check_claims(payload: dict[str, Any]) -> CheckedCredential:
     """Judge a signature-verified payload against our credential shape.
 
     Enforces VC-JOSE-COSE (no ``vc`` claim, ``iss`` = ``issuer.id``, ``jti`` = ``id``),
-    VC 2.0 (first context, types, timestamps) and our profile (pinned contexts).
-    Raises :class:`InvalidClaims`.
+    VC 2.0 (first context, types, timestamps) and our profile (pinned contexts). An ``nbf``
+    (never in our own tokens) must be a NumericDate and is returned as ``not_before``, so a
+    verifier judges it like ``validFrom``. Raises :class:`InvalidClaims`.
     """
     if "vc" in payload or "vp" in payload:
         raise InvalidClaims("a 'vc' or 'vp' claim is not allowed in a VC 2.0 JWT")
@@ -260,6 +263,10 @@ def check_claims(payload: dict[str, Any]) -> CheckedCredential:
     iat = payload.get("iat")
     if not isinstance(iat, int) or isinstance(iat, bool):
         raise InvalidClaims("iat must be a NumericDate")
+    nbf = payload.get("nbf")
+    if nbf is not None and (not isinstance(nbf, int) or isinstance(nbf, bool)):
+        raise InvalidClaims("nbf must be a NumericDate")
+    not_before = _numeric_date(nbf, "nbf") if nbf is not None else None
     if not isinstance(payload.get("credentialSubject"), dict):
         raise InvalidClaims("credentialSubject must be an object")
     return CheckedCredential(
@@ -268,7 +275,15 @@ def check_claims(payload: dict[str, Any]) -> CheckedCredential:
         valid_from=valid_from,
         valid_until=valid_until,
         payload=payload,
+        not_before=not_before,
     )
+
+
+def _numeric_date(value: int, name: str) -> datetime:
+    try:
+        return datetime.fromtimestamp(value, UTC)
+    except (OverflowError, OSError, ValueError) as exc:
+        raise InvalidClaims(f"{name} is out of range") from exc
 
 
 def _get(mapping: Any, *path: str) -> Any:

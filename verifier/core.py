@@ -474,15 +474,15 @@ class Verifier:
 
     def _check_validity(self, run: _Run, checked: CheckedCredential) -> None:
         leeway = self._policy.leeway
+        # An ``nbf`` (never in our own tokens) holds like validFrom: the later of the two.
+        start = max(checked.valid_from, checked.not_before or checked.valid_from)
         if run.now > checked.valid_until + leeway:
             run.failed(
                 "validity", f"This certification expired on {_utc(checked.valid_until)}.", EXPIRED
             )
-        elif run.now < checked.valid_from - leeway:
+        elif run.now < start - leeway:
             run.failed(
-                "validity",
-                f"This certification is only valid from {_utc(checked.valid_from)}.",
-                NOT_YET_VALID,
+                "validity", f"This certification is only valid from {_utc(start)}.", NOT_YET_VALID
             )
         else:
             run.passed(

@@ -164,7 +164,9 @@ def _verify_request() -> tuple[str, str]:
     raw = request.get_data(cache=False)  # raises 413 beyond MAX_CONTENT_LENGTH
     try:
         body = json.loads(raw.decode("utf-8"), object_pairs_hook=_reject_duplicates)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        # ValueError: JSONDecodeError, and integers over Python's 4,300-digit limit;
+        # RecursionError: arrays or objects nested thousands deep.
         raise BadRequest("The request body is not valid JSON.") from exc
     if not isinstance(body, dict):
         raise BadRequest("The request body must be a JSON object.")

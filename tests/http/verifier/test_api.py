@@ -197,3 +197,20 @@ def test_verify_text_that_is_no_credential_is_unreadable(client: FlaskClient, ne
         assert response.get_json()["status"] == "unreadable"
         assert response.get_json()["credential"] is None
     assert network.log == []
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "[" * 10_000 + "]" * 10_000,
+        '{"credential": ' + '{"a":' * 10_000 + "1" + "}" * 10_001,
+        '{"credential": "x", "n": ' + "9" * 4_301 + "}",
+    ],
+    ids=["nested_10000_deep", "nested_object_10000_deep", "integer_4301_digits"],
+)
+def test_pathological_json_is_a_400_problem_not_a_500(client: FlaskClient, raw: str) -> None:
+    response = client.post("/api/v1/verify", data=raw, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["status"] == 400

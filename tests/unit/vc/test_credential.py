@@ -216,3 +216,15 @@ def test_summary_survives_training_results_that_are_not_an_object(claims, traini
     shown = credential.summary(credential.check_claims(claims))
     assert shown["name"] == "Jane Doe"
     assert set(shown["results"].values()) == {None}
+
+
+def test_check_claims_reads_an_nbf_as_not_before(claims):
+    assert credential.check_claims(claims).not_before is None
+    later = credential.check_claims({**claims, "nbf": claims["iat"] + 86_400})
+    assert later.not_before == datetime.fromtimestamp(claims["iat"] + 86_400, UTC)
+
+
+@pytest.mark.parametrize("nbf", ["tomorrow", 1.5, True, 10**30])
+def test_check_claims_refuses_an_nbf_that_is_not_a_numeric_date(claims, nbf):
+    with pytest.raises(InvalidClaims, match="nbf"):
+        credential.check_claims({**claims, "nbf": nbf})
