@@ -47,6 +47,7 @@ rejected with 400: the request was well formed, its content is what failed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -255,6 +256,19 @@ class _Run:
 
 def _without_whitespace(text: str) -> str:
     return "".join(text.split())
+
+
+_COMPACT_SHAPE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+
+
+def looks_verifiable(text: str) -> bool:
+    """Whether ``text`` has the shape of something this verifier judges: a verification
+    link, a credential's holder page or a compact JWT (used to pick one QR code among
+    several in an image; says nothing of authenticity)."""
+    compact = _without_whitespace(text)
+    if "://" in compact:
+        return parse_verify_link(compact) is not None or parse_holder_url(compact) is not None
+    return _COMPACT_SHAPE.fullmatch(compact) is not None
 
 
 def _utc(moment: datetime) -> str:

@@ -5,7 +5,10 @@
 * ``GET /v/<id>?issuer=...``: what a QR code opens; the same verdict as the API.
   ``&view=employer`` adds every check, the full license number and evidence, the key id and
   status list positions; ``GET /v/<id>/receipt?issuer=...`` downloads a signed receipt.
-* ``POST /upload``: a photo or screenshot of a QR code, decoded on the server.
+* ``POST /upload``: a photo or screenshot of a QR code, decoded on the server (see
+  :mod:`verifier.qrimage` for the memory bounds). With several QR codes in the image, the
+  one that is a verification link or credential is judged; if none or several are, the
+  page asks for a picture with one code.
 * ``POST /receipt``: a signed receipt for a pasted credential or link.
 * ``GET /.well-known/jwks.json``: the verifier's own public key, which signs receipts.
 
@@ -47,8 +50,9 @@ from verifier.core import (
     Verdict,
     Verifier,
     freshness_words,
+    looks_verifiable,
 )
-from verifier.qrimage import MAX_UPLOAD_BYTES, UnreadableImage, decode_qr
+from verifier.qrimage import MAX_UPLOAD_BYTES, UnreadableImage, read_qr_codes
 from verifier.receipt import RECEIPT_TYP, ReceiptSigner
 
 bp = Blueprint("verifier", __name__)
@@ -315,11 +319,27 @@ def upload() -> Response:
     file = request.files.get("image")
     data = file.read(MAX_UPLOAD_BYTES + 1) if file is not None else b""
     try:
-        text = decode_qr(data)
+        text = _one_code(read_qr_codes(data))
     except UnreadableImage as exc:
         page = render_template("verifier/index.html", error=str(exc))
         return make_response(page, 400)
     return make_response(_render_verdict(_verifier().verify_qr(text), source=text))
+
+
+def _one_code(texts: list[str]) -> str:
+    """The QR code to judge: the only one, or the only one shaped like a verification link
+    or credential among several; otherwise :class:`UnreadableImage` asks for one code."""
+    distinct = list(dict.fromkeys(texts))
+    if len(distinct) == 1:
+        return distinct[0]
+    ours = [text for text in distinct if looks_verifiable(text)]
+    if len(ours) == 1:
+        return ours[0]
+    raise UnreadableImage(
+        f"The image holds {len(distinct)} QR codes"
+        + (f", {len(ours)} of them verification links or credentials" if ours else "")
+        + ". Send a picture with only the certificate's QR code in it."
+    )
 
 
 @bp.get("/.well-known/jwks.json")
