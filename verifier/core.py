@@ -291,7 +291,8 @@ def freshness_words(as_of: datetime, refresh: timedelta | None, now: datetime) -
     when = as_of.strftime("%H:%M UTC") if as_of.date() == now.date() else _utc(as_of)
     if refresh is None or refresh <= timedelta(0):
         return f"as of {when} (fetched from the issuer for this check)"
-    return f"as of {when} (refreshed at least every {duration_words(refresh)})"
+    every = duration_words(refresh).removeprefix("1 ")  # "every minute", not "every 1 minute"
+    return f"as of {when} (refreshed at least every {every})"
 
 
 class Verifier:
