@@ -35,7 +35,7 @@ import waitress  # noqa: E402
 
 import verifier  # noqa: E402
 from issuer import create_app, demo  # noqa: E402
-from issuer.db import upgrade  # noqa: E402
+from issuer.store.db import upgrade  # noqa: E402
 from keys import KeyStore  # noqa: E402
 from vc import credential as vcc  # noqa: E402
 from vc import jose  # noqa: E402
@@ -68,7 +68,7 @@ def main() -> None:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="bxc-bench-"))
-    db_url = f"sqlite:///{work / 'issuer.db'}"
+    db_url = f"sqlite:///{work / 'issuer.store.db'}"
     upgrade(db_url)
     KeyStore(work / "keys").generate("ES256")
     issuer_app = create_app({"database_url": db_url, "keys_dir": str(work / "keys")})

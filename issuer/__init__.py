@@ -25,14 +25,14 @@ def create_app(
 ) -> Flask:
     """Build the issuer app: settings (defaults, ``ISSUER_*`` environment, ``test_config``),
     programs, keys and database are loaded once here; a problem stops start-up."""
-    from issuer import api, console, holder, public, web
+    from issuer.web import api, console, edge, holder, public
 
     settings = config_module.load(test_config)
     app = Flask(__name__, template_folder=str(TEMPLATES))
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["issuer"] = open_runtime(settings, clock)
-    web.install(app)
+    edge.install(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(public.bp)
     holder.install(app)

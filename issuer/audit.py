@@ -1,7 +1,7 @@
 """The append-only audit trail: who did what, when, to what, and why.
 
 Every issue, revoke, suspend, reinstate, supersede, key event and token creation appends
-one :class:`~issuer.models.AuditEntry` in the same transaction as the change itself, so
+one :class:`~issuer.store.models.AuditEntry` in the same transaction as the change itself, so
 a change and its entry are committed together or not at all. Entries are numbered
 ``1, 2, 3, ...`` (``seq``) and each carries ``prev_hash``, the ``hash`` of the entry
 before it (64 zeros for the first), and its own ``hash``: SHA-256 of the canonical JSON
@@ -11,7 +11,7 @@ chain, and :func:`verify` names the first entry where it breaks.
 There is no code path that updates or deletes an entry. On PostgreSQL, concurrent writers
 (several issuer processes) take a transaction-scoped advisory lock before appending so the
 chain never forks; on SQLite every write transaction holds the write lock from its start
-(``BEGIN IMMEDIATE``, :mod:`issuer.db`).
+(``BEGIN IMMEDIATE``, :mod:`issuer.store.db`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import Any, TextIO
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from issuer.models import AuditEntry
+from issuer.store.models import AuditEntry
 
 GENESIS = "0" * 64
 #: Arbitrary constant naming the advisory lock that serialises appends on PostgreSQL.

@@ -8,9 +8,10 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from issuer import schemas, service
-from issuer.models import Credential, Practitioner
-from issuer.service import IssuerContext
+from issuer.context import IssuerContext
+from issuer.credentials import issuance
+from issuer.records import evidence, practitioners, schemas
+from issuer.store.models import Credential, Practitioner
 
 DEMO_EMAIL = "jane.doe@example.org"
 PROGRAM = "botox-cosmetic-injector"
@@ -38,15 +39,15 @@ def load(session: Session, ctx: IssuerContext) -> Credential:
                 },
             },
         )
-        practitioner = service.create_practitioner(session, ctx, body, "demo")
+        practitioner = practitioners.create_practitioner(session, ctx, body, "demo")
         for record in demo_records(today):
-            service.add_record(
+            evidence.add_record(
                 session, ctx, practitioner.id, schemas.parse(schemas.RECORD_ADAPTER, record), "demo"
             )
-    existing = service.current_credential(session, practitioner.id, PROGRAM, ctx.now())
+    existing = issuance.current_credential(session, practitioner.id, PROGRAM, ctx.now())
     if existing is not None:
         return existing
-    return service.issue(session, ctx, practitioner.id, PROGRAM, "demo")
+    return issuance.issue(session, ctx, practitioner.id, PROGRAM, "demo")
 
 
 def demo_records(today: object) -> list[dict[str, object]]:

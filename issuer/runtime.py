@@ -8,24 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from issuer.config import Config
-from issuer.db import make_engine, make_sessionmaker, readers
+from issuer.context import IssuerContext, system_clock
 from issuer.errors import ConfigurationError
-from issuer.lifecycle import KeyRing
-from issuer.programs import load_programs
-from issuer.service import IssuerContext
+from issuer.keyring import KeyRing
+from issuer.rules.programs import load_programs
+from issuer.store.db import make_engine, make_sessionmaker, readers
 from keys import KeyStore, KeyStoreError
-
-
-def system_clock() -> datetime:
-    """The real time, UTC."""
-    return datetime.now(UTC)
 
 
 @dataclass
@@ -35,7 +30,7 @@ class Runtime:
     ``ctx.signer`` is the key that was active at start-up; :meth:`current_ctx` re-reads
     the key directory when it changed (rotation, retirement, compromise) so a running
     issuer follows key changes without a restart. ``jwks`` is the start-up key set; the
-    served JWK Set is computed per request (:func:`issuer.lifecycle.published_jwks`).
+    served JWK Set is computed per request (:func:`issuer.published_jwks`).
     ``sessions`` may write; ``readers`` must not.
     """
 

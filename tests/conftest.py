@@ -20,10 +20,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
-from issuer import create_app, service
-from issuer.db import upgrade
-from issuer.models import Base
+from issuer import access, create_app
 from issuer.runtime import Runtime
+from issuer.store.db import upgrade
+from issuer.store.models import Base
 from keys import KeyStore
 
 PROGRAM = "botox-cosmetic-injector"
@@ -75,7 +75,7 @@ def migrated_database(
 ) -> Iterator[str]:
     """A database migrated to head, once per backend per session."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'issuer.db'}"
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'issuer.store.db'}"
         upgrade(url)
         yield url
         return
@@ -133,7 +133,7 @@ def tokens(issuer_app: Flask) -> dict[str, str]:
     """A bearer token per role."""
     rt: Runtime = issuer_app.extensions["issuer"]
     with rt.sessions() as session:
-        return {role: service.create_token(session, rt.ctx, role, f"test {role}") for role in service.ROLES}
+        return {role: access.create_token(session, rt.ctx, role, f"test {role}") for role in access.ROLES}
 
 
 def auth(token: str) -> dict[str, str]:

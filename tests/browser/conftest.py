@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from issuer import staff
+from issuer import access
 from tests.e2e.conftest import Stack, stack  # noqa: F401 - the fixture
 from tests.system_tools import require_tool
 
@@ -88,5 +88,5 @@ def add_staff(stack: Stack, role: str) -> str:  # noqa: F811
     rt = app.extensions["issuer"]
     email = f"{role}@browser.example"
     with rt.sessions() as session:
-        staff.create_account(session, rt.ctx, email, role, STAFF_PASSWORD)
+        access.create_account(session, rt.ctx, email, role, STAFF_PASSWORD)
     return email

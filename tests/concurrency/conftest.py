@@ -23,7 +23,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-from issuer import create_app, schemas, service
+from issuer import access, create_app
+from issuer.records import evidence, practitioners, schemas
 from issuer.runtime import Runtime
 from keys import KeyStore
 from tests.conftest import PROGRAM, complete_records, practitioner_body
@@ -82,11 +83,11 @@ def seed(cluster: Cluster, count: int) -> list[str]:
                 license={"number": f"RN-{100000 + n}", "checked_on": (today - timedelta(days=3)).isoformat(),
                          "expires_on": (today + timedelta(days=400)).isoformat()},
             )
-            practitioner = service.create_practitioner(
+            practitioner = practitioners.create_practitioner(
                 session, cluster.rt.ctx, schemas.parse(schemas.PractitionerIn, body), "test"
             )
             for record in fresh_records(today):
-                service.add_record(session, cluster.rt.ctx, practitioner.id,
+                evidence.add_record(session, cluster.rt.ctx, practitioner.id,
                                    schemas.parse(schemas.RECORD_ADAPTER, record), "test")
             ids.append(practitioner.id)
     return ids
@@ -149,7 +150,7 @@ def cluster(database_url: str, tmp_path: Path) -> Iterator[Cluster]:
     app = create_app({"database_url": database_url, "keys_dir": str(keys_dir), "issuer_url": issuer_url})
     rt: Runtime = app.extensions["issuer"]
     with rt.sessions() as session:
-        tokens = {role: service.create_token(session, rt.ctx, role, role) for role in service.ROLES}
+        tokens = {role: access.create_token(session, rt.ctx, role, role) for role in access.ROLES}
     processes = [
         subprocess.Popen(
             [sys.executable, "-c", "from issuer.cli import main; main()", "serve", "--port", str(port),

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from issuer import staff
-from issuer.models import Credential, StatusEntry, StatusList
+from issuer import access
+from issuer.store.models import Credential, StatusEntry, StatusList
 from tests.concurrency.conftest import Cluster, at_once, issue_for, seed
 from tests.conftest import PROGRAM
 from tests.e2e.conftest import Reply, http
@@ -202,14 +202,14 @@ def _sign_in(base: str, email: str, password: str) -> int:
 def test_console_lockout_holds_against_concurrent_guessing(cluster: Cluster) -> None:
     right = "correct horse battery staple"
     with cluster.rt.sessions() as session:
-        staff.create_account(session, cluster.rt.ctx, "admin@example.org", "admin", right)
+        access.create_account(session, cluster.rt.ctx, "admin@example.org", "admin", right)
     guesses = [f"wrong guess {n:02d}" for n in range(24)]
     guesses[17] = right  # the attacker guesses right, too late
     answers = at_once([lambda n=n, g=g: _sign_in(cluster.url(n), "admin@example.org", g)
                        for n, g in enumerate(guesses)], width=8)
     counts = Counter(answers)
     assert counts[302] == 0, f"a guess signed in after the lockout: {counts}"
-    evaluated = f"more than {staff.MAX_FAILURES} guesses evaluated: {counts}"
-    assert counts[401] <= staff.MAX_FAILURES - 1, evaluated
+    evaluated = f"more than {access.MAX_FAILURES} guesses evaluated: {counts}"
+    assert counts[401] <= access.MAX_FAILURES - 1, evaluated
     assert counts[429] == len(guesses) - counts[401], counts
     assert _sign_in(cluster.url(0), "admin@example.org", right) == 429  # still locked

@@ -18,7 +18,7 @@ from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
 import verifier
-from issuer import create_app, service
+from issuer import access, create_app
 from tests.conftest import FakeClock
 
 
@@ -92,7 +92,7 @@ def stack(database_url: str, keys_dir: Path) -> Iterator[Stack]:
     )
     rt = issuer_app.extensions["issuer"]
     with rt.sessions() as session:
-        tokens = {role: service.create_token(session, rt.ctx, role, role) for role in service.ROLES}
+        tokens = {role: access.create_token(session, rt.ctx, role, role) for role in access.ROLES}
     verifier_clock = FakeClock(datetime.now(UTC))
     verifier_app = verifier.create_app(
         {

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, insert, select
 
-from issuer.models import AuditEntry, Credential, StatusEntry
+from issuer.store.models import AuditEntry, Credential, StatusEntry
 from tests.e2e.conftest import Stack, http
 from tests.e2e.test_issue_scan_verify import certify, verify
 from tests.e2e.test_lifecycle import TTL_SECONDS, cli, keys_dir, kid_of  # noqa: F401 - fixture

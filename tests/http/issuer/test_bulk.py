@@ -11,9 +11,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from issuer import service
-from issuer.models import Credential, StatusEntry
+from issuer.credentials import issuance
 from issuer.runtime import Runtime
+from issuer.store.models import Credential, StatusEntry
 from tests.conftest import PROGRAM, auth, enrol
 
 SAMPLE = Path(__file__).resolve().parents[3] / "docs" / "sample-cohort.csv"
@@ -81,7 +81,7 @@ def test_an_interrupted_bulk_run_leaves_only_whole_credentials(
 ) -> None:
     for n in range(4):
         enrol(issuer_client, tokens, email=f"p{n}@example.org", license={"number": f"RN-{n}"})
-    real_sign = service.jose.sign
+    real_sign = issuance.jose.sign
     signed = {"credentials": 0}
 
     def failing_sign(payload: dict[str, Any], *args: Any, **kwargs: Any) -> str:
@@ -91,7 +91,7 @@ def test_an_interrupted_bulk_run_leaves_only_whole_credentials(
                 raise RuntimeError("power cut while signing")
         return real_sign(payload, *args, **kwargs)
 
-    monkeypatch.setattr(service.jose, "sign", failing_sign)
+    monkeypatch.setattr(issuance.jose, "sign", failing_sign)
     issuer_app.config["PROPAGATE_EXCEPTIONS"] = False
     interrupted = bulk(issuer_client, tokens)
     assert interrupted.status_code == 500
@@ -104,7 +104,7 @@ def test_an_interrupted_bulk_run_leaves_only_whole_credentials(
             assert row.token and {e.purpose for e in row.entries} == {"revocation", "suspension", "refresh"}
         assert session.scalar(select(func.count()).select_from(StatusEntry)) == 6
 
-    monkeypatch.setattr(service.jose, "sign", real_sign)
+    monkeypatch.setattr(issuance.jose, "sign", real_sign)
     resumed = bulk(issuer_client, tokens).json
     assert resumed["counts"]["issued"] == 2 and resumed["counts"]["already_certified"] == 2
     with rt.sessions() as session:

@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from issuer import create_app, staff
+from issuer import access, create_app
 from issuer.runtime import Runtime
 from tests.conftest import PROGRAM, FakeClock, enrol, issue
 
@@ -21,7 +21,7 @@ PASSWORD = "correct horse battery staple"
 def make_staff(app: Flask, role: str, email: str | None = None) -> str:
     rt: Runtime = app.extensions["issuer"]
     with rt.sessions() as session:
-        account = staff.create_account(session, rt.ctx, email or f"{role}@example.org", role, PASSWORD)
+        account = access.create_account(session, rt.ctx, email or f"{role}@example.org", role, PASSWORD)
     return account.email
 
 
@@ -82,7 +82,7 @@ def test_wrong_password_then_lockout_then_unlock(
 ) -> None:
     email = make_staff(issuer_app, "admin")
 
-    for _ in range(staff.MAX_FAILURES - 1):
+    for _ in range(access.MAX_FAILURES - 1):
         failed = login(issuer_client, email, "wrong password!!")
         assert failed.status_code == 401  # type: ignore[attr-defined]
         assert "wrong e-mail address or password" in failed.get_data(as_text=True)  # type: ignore[attr-defined]
@@ -137,11 +137,10 @@ def test_login_form_itself_needs_the_csrf_token(issuer_app: Flask, issuer_client
 
 
 def _tokens(app: Flask) -> dict[str, str]:
-    from issuer import service
 
     rt: Runtime = app.extensions["issuer"]
     with rt.sessions() as session:
-        return {role: service.create_token(session, rt.ctx, role, role) for role in service.ROLES}
+        return {role: access.create_token(session, rt.ctx, role, role) for role in access.ROLES}
 
 
 def test_search_practitioner_eligibility_and_issue(issuer_app: Flask, issuer_client: FlaskClient) -> None:

@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from PIL import Image
 from sqlalchemy import func, select
 
-from issuer.models import CredentialDocument
+from issuer.store.models import CredentialDocument
 from tests.conftest import auth, enrol, issue
 from tests.system_tools import require_tool
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from issuer.imports import COLUMNS
+from issuer.records.csv_format import COLUMNS
 from tests.conftest import PROGRAM, auth
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -13,7 +13,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from issuer import audit, create_app, lifecycle, service
+from issuer import access, audit, create_app
+from issuer.credentials import signing_keys, supersession
 from issuer.runtime import Runtime
 from keys import KeyStore
 from tests.conftest import FakeClock, auth, enrol, issue
@@ -108,9 +109,9 @@ def test_retired_key_leaves_the_jwk_set_only_after_its_credentials_have_expired(
     clock.advance(days=30)  # well past any status list the first key signed
     assert published(client) == {first, second}
     valid_until = datetime.fromisoformat(old["valid_until"])
-    clock.now = valid_until + lifecycle.KEY_PUBLISH_GRACE - timedelta(seconds=1)
+    clock.now = valid_until + signing_keys.KEY_PUBLISH_GRACE - timedelta(seconds=1)
     assert published(client) == {first, second}
-    clock.now = valid_until + lifecycle.KEY_PUBLISH_GRACE + timedelta(seconds=1)
+    clock.now = valid_until + signing_keys.KEY_PUBLISH_GRACE + timedelta(seconds=1)
     assert published(client) == {second}
 
 
@@ -138,7 +139,7 @@ def test_compromise_makes_exactly_its_credentials_not_authentic_and_reissue_rest
 
     rt: Runtime = app.extensions["issuer"]
     with rt.sessions() as session:
-        done = lifecycle.compromise_key(session, rt.current_ctx(), bad, "test", "laptop stolen")
+        done = signing_keys.compromise_key(session, rt.current_ctx(), bad, "test", "laptop stolen")
         assert sorted(row.id for row in done.affected) == sorted([a["id"], b["id"]])
         assert done.new_active is None
     # At once: the served key set no longer holds it.
@@ -148,7 +149,7 @@ def test_compromise_makes_exactly_its_credentials_not_authentic_and_reissue_rest
     assert status_of(client, clock, c["credential"]) == "valid"
 
     with rt.sessions() as session:
-        pairs = dict(lifecycle.reissue_for_kid(session, rt.current_ctx(), bad, "test", "key compromised"))
+        pairs = dict(supersession.reissue_for_kid(session, rt.current_ctx(), bad, "test", "key compromised"))
     assert set(pairs) == {a["id"], b["id"]}
     for old in (a, b):
         new_id = pairs[old["id"]]
@@ -162,7 +163,7 @@ def test_compromise_makes_exactly_its_credentials_not_authentic_and_reissue_rest
         assert info["status"] == "superseded" and info["superseded_by"] == new_id
     # Running it again finds nothing left to re-issue.
     with rt.sessions() as session:
-        assert lifecycle.reissue_for_kid(session, rt.current_ctx(), bad, "test", None) == []
+        assert supersession.reissue_for_kid(session, rt.current_ctx(), bad, "test", None) == []
 
 
 def test_compromising_the_active_key_makes_a_new_one_and_re_signs_the_status_lists(
@@ -172,11 +173,11 @@ def test_compromising_the_active_key_makes_a_new_one_and_re_signs_the_status_lis
     bad = kid_of(a["credential"])
     rt: Runtime = app.extensions["issuer"]
     with rt.sessions() as session:
-        done = lifecycle.compromise_key(session, rt.current_ctx(), bad, "test", None)
+        done = signing_keys.compromise_key(session, rt.current_ctx(), bad, "test", None)
     assert done.new_active is not None
     assert published(client) == {done.new_active.kid}
     with rt.sessions() as session:
-        [(_, new_id)] = lifecycle.reissue_for_kid(session, rt.current_ctx(), bad, "test", None)
+        [(_, new_id)] = supersession.reissue_for_kid(session, rt.current_ctx(), bad, "test", None)
     token = client.get(f"/credentials/{new_id}/jwt").get_data(as_text=True)
     # "valid" needs the status lists too: they were re-signed with the new key.
     assert status_of(client, clock, token) == "valid"
@@ -425,7 +426,7 @@ def test_encrypted_keys_rotate_under_a_running_issuer(
         client = app.test_client()
         rt: Runtime = app.extensions["issuer"]
         with rt.sessions() as session:
-            tokens = {r: service.create_token(session, rt.ctx, r, r) for r in service.ROLES}
+            tokens = {r: access.create_token(session, rt.ctx, r, r) for r in access.ROLES}
         second = KeyStore(store.directory, passphrase="correct horse").generate("ES256").kid
         token = certify(client, tokens, "a@example.org")["credential"]
         assert kid_of(token) == second

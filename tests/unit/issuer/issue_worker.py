@@ -15,23 +15,24 @@ import secrets
 import sys
 from datetime import datetime
 
-from issuer import config, service
+from issuer import config
+from issuer.credentials import issuance, status_lists
 from issuer.runtime import open_runtime
 
 
 def main() -> None:
     url, keys_dir, now_text, slots, per_list, *practitioner_ids = sys.argv[1:]
     now = datetime.fromisoformat(now_text)
-    service.STATUS_LIST_FILL = int(per_list) / service.MIN_ENTRIES
+    status_lists.STATUS_LIST_FILL = int(per_list) / status_lists.MIN_ENTRIES
     real_randbelow = secrets.randbelow
-    service.secrets.randbelow = lambda n: real_randbelow(min(n, int(slots)))  # type: ignore[attr-defined]
+    status_lists.secrets.randbelow = lambda n: real_randbelow(min(n, int(slots)))  # type: ignore[attr-defined]
     rt = open_runtime(config.load({"database_url": url, "keys_dir": keys_dir}, environ={}), clock=lambda: now)
     print("ready", flush=True)
     sys.stdin.readline()
     issued = []
     for practitioner_id in practitioner_ids:
         with rt.sessions() as session:
-            row = service.issue(session, rt.ctx, practitioner_id, "botox-cosmetic-injector", "worker")
+            row = issuance.issue(session, rt.ctx, practitioner_id, "botox-cosmetic-injector", "worker")
             issued.append(row.id)
     rt.engine.dispose()
     print(json.dumps(issued), flush=True)

@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from issuer import audit
-from issuer.db import make_engine, make_sessionmaker
+from issuer.store.db import make_engine, make_sessionmaker
 
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 

@@ -24,12 +24,12 @@ from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import create_engine, inspect, select
 
-from issuer import create_app, service
+from issuer import access, create_app
 from issuer.cli import main
 from issuer.config import _ENV
 from issuer.errors import ConfigurationError
-from issuer.models import ApiToken
 from issuer.runtime import Runtime
+from issuer.store.models import ApiToken
 from vc import jose
 from vc.status_list import BitstringStatusList
 
@@ -122,7 +122,7 @@ def issuer(tmp_path: Path, database_url: str) -> Issuer:
 def _admin_token(app: Flask) -> str:
     rt: Runtime = app.extensions["issuer"]
     with rt.sessions() as session:
-        return service.create_token(session, rt.ctx, "admin", "test admin")
+        return access.create_token(session, rt.ctx, "admin", "test admin")
 
 
 def _status_bit(app: Flask, credential_id: str, purpose: str) -> bool:

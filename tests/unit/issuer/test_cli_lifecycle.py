@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from issuer.credentials import status_lists
 from tests.unit.issuer.test_cli import Issuer, _demo_credential, issuer  # noqa: F401 - fixture
 
 __all__ = ["issuer"]
@@ -129,13 +130,12 @@ def test_a_key_change_that_fails_part_way_changes_nothing(
     from sqlalchemy.exc import OperationalError
     from sqlalchemy.orm import Session
 
-    from issuer import service
 
     _demo_credential(issuer)  # three signed lists
     before = _key_state(issuer)
     lost = OperationalError("COMMIT", {}, Exception("server closed the connection unexpectedly"))
     if failure == "second list":
-        real_sign, calls = service._sign_list, []
+        real_sign, calls = status_lists.sign_list, []
 
         def sign_then_fail(*args: object) -> None:
             calls.append(1)
@@ -143,7 +143,7 @@ def test_a_key_change_that_fails_part_way_changes_nothing(
                 raise lost
             real_sign(*args)  # type: ignore[arg-type]
 
-        monkeypatch.setattr(service, "_sign_list", sign_then_fail)
+        monkeypatch.setattr(status_lists, "sign_list", sign_then_fail)
     else:
         def commit_fails(self: Session) -> None:
             raise lost

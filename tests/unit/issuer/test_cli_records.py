@@ -56,7 +56,7 @@ def test_cohort_eligibility_and_bulk_issuance(issuer: Issuer, tmp_path: Path) ->
     export = issuer.ok("records", "export")
     ids = {}
     with issuer.app() as app:
-        from issuer.models import Practitioner
+        from issuer.store.models import Practitioner
         rt = app.extensions["issuer"]
         with rt.sessions() as session:
             ids = {p.family_name: p.id for p in session.query(Practitioner)}

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from issuer import staff
+from issuer import access
 from tests.unit.issuer.test_cli import ISSUER, Issuer, issuer  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.db
@@ -29,7 +29,7 @@ def test_staff_create_then_sign_in(issuer: Issuer) -> None:  # noqa: F811
     with issuer.app() as app:
         rt = app.extensions["issuer"]
         with rt.sessions() as session:
-            account = staff.authenticate(session, rt.ctx, "ana@example.org", "a long passphrase 1")
+            account = access.sign_in(session, rt.ctx, "ana@example.org", "a long passphrase 1")
             assert account.role == "certifier"
             assert account.password_hash.startswith("$argon2id$")
 

@@ -15,8 +15,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from issuer import audit
-from issuer.models import Credential, StatusEntry, StatusList
+from issuer.credentials import status_lists
 from issuer.runtime import Runtime
+from issuer.store.models import Credential, StatusEntry, StatusList
 from tests.conftest import FakeClock, enrol
 
 WORKER = Path(__file__).with_name("issue_worker.py")
@@ -90,10 +91,9 @@ def test_parallel_issuing_processes_never_share_an_index(
 def test_a_full_list_hands_over_to_the_next(
     issuer_app: Flask, issuer_client: FlaskClient, tokens: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from issuer import service
     from tests.conftest import issue
 
-    monkeypatch.setattr(service, "STATUS_LIST_FILL", 2 / service.MIN_ENTRIES)
+    monkeypatch.setattr(status_lists, "STATUS_LIST_FILL", 2 / status_lists.MIN_ENTRIES)
     issued = [issue(issuer_client, tokens, enrol(issuer_client, tokens, email=f"p{i}@example.org"))
               for i in range(5)]
     rt: Runtime = issuer_app.extensions["issuer"]

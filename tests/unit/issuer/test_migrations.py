@@ -7,7 +7,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
-from issuer.models import Base
+from issuer.store.models import Base
 
 pytestmark = pytest.mark.db
 

@@ -19,25 +19,19 @@ from hypothesis import strategies as st
 from issuer import create_app
 from issuer.config import SHIPPED_PROGRAMS
 from issuer.errors import ConfigurationError
-from issuer.programs import (
-    DIDACTIC_MODULES,
-    Candidate,
+from issuer.rules.facts import DIDACTIC_MODULES, Candidate, LicenseFacts, Outcome, RecordFacts
+from issuer.rules.kinds import (
     CECreditsRule,
     DidacticHoursRule,
     DidacticModulesRule,
     HandsOnRule,
     LicenseActiveRule,
     LicenseCheckedRule,
-    LicenseFacts,
-    Outcome,
     PracticalExamRule,
     ProfessionRule,
-    Program,
-    RecordFacts,
     WrittenExamRule,
-    load_programs,
-    parse_programs,
 )
+from issuer.rules.programs import Program, load_programs, parse_programs
 
 TODAY = date(2026, 11, 22)
 PROGRAM_ID = "botox-cosmetic-injector"

@@ -15,18 +15,15 @@ from hypothesis import strategies as st
 
 from issuer.config import SHIPPED_PROGRAMS
 from issuer.errors import ConfigurationError
-from issuer.programs import (
-    DIDACTIC_MODULES,
+from issuer.rules.facts import DIDACTIC_MODULES, RecordFacts, current_license
+from issuer.rules.kinds import (
     CECreditsRule,
     ForProfessions,
     HandsOnRule,
     ProfessionNotAllowedRule,
-    Program,
-    RecordFacts,
     SupervisingPhysicianRule,
-    current_license,
-    load_programs,
 )
+from issuer.rules.programs import Program, load_programs
 from tests.unit.issuer.test_programs import (
     PROGRAM_ID,
     TODAY,

@@ -7,9 +7,11 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from issuer import audit, bulk, imports, lifecycle, schemas, service
+from issuer import audit
+from issuer.credentials import bulk, candidates, issuance, status_changes, supersession
 from issuer.errors import BadRequest, PayloadTooLarge, ValidationFailed
-from issuer.web import ctx, db, json_body, require
+from issuer.records import csv_import, evidence, practitioners, schemas
+from issuer.web.edge import ctx, db, json_body, require
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -30,19 +32,19 @@ def programs() -> Response:
 def create_practitioner() -> tuple[Response, int, dict[str, str]]:
     """Register a practitioner."""
     body = schemas.parse(schemas.PractitionerIn, json_body())
-    practitioner = service.create_practitioner(db(), ctx(), body, g.actor)
-    return _created(service.practitioner_json(practitioner), f"/api/v1/practitioners/{practitioner.id}")
+    practitioner = practitioners.create_practitioner(db(), ctx(), body, g.actor)
+    return _created(practitioners.practitioner_json(practitioner), f"/api/v1/practitioners/{practitioner.id}")
 
 
 @bp.get("/practitioners/<practitioner_id>")
 @require("registrar", "certifier")
 def get_practitioner(practitioner_id: str) -> Response:
     """A practitioner and their records."""
-    practitioner = service.get_practitioner(db(), practitioner_id)
+    practitioner = practitioners.get_practitioner(db(), practitioner_id)
     return jsonify(
         {
-            **service.practitioner_json(practitioner),
-            **service.records_json(practitioner),
+            **practitioners.practitioner_json(practitioner),
+            **evidence.records_json(practitioner),
         }
     )
 
@@ -52,8 +54,8 @@ def get_practitioner(practitioner_id: str) -> Response:
 def add_record(practitioner_id: str) -> tuple[Response, int, dict[str, str]]:
     """Add one completion record."""
     body: Any = schemas.parse(schemas.RECORD_ADAPTER, json_body())
-    record = service.add_record(db(), ctx(), practitioner_id, body, g.actor)
-    return _created(service.record_json(record), f"/api/v1/practitioners/{practitioner_id}")
+    record = evidence.add_record(db(), ctx(), practitioner_id, body, g.actor)
+    return _created(evidence.record_json(record), f"/api/v1/practitioners/{practitioner_id}")
 
 
 @bp.get("/practitioners/<practitioner_id>/eligibility")
@@ -65,8 +67,8 @@ def eligibility(practitioner_id: str) -> Response:
         raise ValidationFailed(
             "add ?program=<program-id>", errors=[{"field": "program", "detail": "required"}]
         )
-    outcomes = service.eligibility(db(), ctx(), practitioner_id, program_id)
-    return jsonify(service.eligibility_json(program_id, outcomes))
+    outcomes = candidates.eligibility(db(), ctx(), practitioner_id, program_id)
+    return jsonify(candidates.eligibility_json(program_id, outcomes))
 
 
 @bp.post("/credentials")
@@ -74,8 +76,8 @@ def eligibility(practitioner_id: str) -> Response:
 def issue() -> tuple[Response, int, dict[str, str]]:
     """Issue a credential if every requirement is met (422 with the unmet ones otherwise)."""
     body = schemas.parse(schemas.IssueIn, json_body())
-    row = service.issue(db(), ctx(), body.practitioner_id, body.program_id, g.actor)
-    info = service.credential_json(ctx(), row)
+    row = issuance.issue(db(), ctx(), body.practitioner_id, body.program_id, g.actor)
+    info = issuance.credential_json(ctx(), row)
     return _created({**info, "credential": row.token}, f"/api/v1/credentials/{row.id}")
 
 
@@ -108,7 +110,7 @@ def import_records() -> Response:
             f"the CSV file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MiB; split it",
             limit_bytes=MAX_IMPORT_BYTES,
         ) from None
-    report = imports.import_csv(
+    report = csv_import.import_csv(
         db(), ctx(), raw, g.actor, dry_run=_flag("dry_run"), skip_invalid=_flag("skip_invalid")
     )
     return jsonify(report.as_dict())
@@ -132,7 +134,7 @@ def export_records() -> Response:
     if program_id is not None:
         ctx().program(program_id)
     return Response(
-        imports.export_csv(db(), program_id),
+        csv_import.export_csv(db(), program_id),
         mimetype="text/csv",
         headers={"Content-Disposition": 'attachment; filename="records.csv"'},
     )
@@ -142,18 +144,18 @@ def export_records() -> Response:
 @require("registrar", "certifier")
 def credential(credential_id: str) -> Response:
     """Metadata and current status of a credential."""
-    return jsonify(service.credential_json(ctx(), service.get_credential(db(), credential_id)))
+    return jsonify(issuance.credential_json(ctx(), issuance.get_credential(db(), credential_id)))
 
 
 def _status_change(credential_id: str, action: str) -> Response:
     raw = json_body() if request.content_length else {}
     model = schemas.OptionalReasonIn if action == "reinstate" else schemas.ReasonIn
     body: Any = schemas.parse(model, raw)
-    row = service.change_status(
+    row = status_changes.change_status(
         db(), ctx(), credential_id, action, body.reason, g.actor,
         category=getattr(body, "category", None), note=getattr(body, "note", None),
     )
-    return jsonify(service.credential_json(ctx(), row))
+    return jsonify(issuance.credential_json(ctx(), row))
 
 
 @bp.post("/credentials/<credential_id>/revoke")
@@ -187,8 +189,8 @@ def _lifecycle_body() -> Any:
 def renew(credential_id: str) -> tuple[Response, int, dict[str, str]]:
     """Renew: eligibility checked again, a new validity period; the old one is superseded."""
     body = _lifecycle_body()
-    row = lifecycle.renew(db(), ctx(), credential_id, g.actor, body.reason)
-    info = service.credential_json(ctx(), row)
+    row = supersession.renew(db(), ctx(), credential_id, g.actor, body.reason)
+    info = issuance.credential_json(ctx(), row)
     body_out = {**info, "credential": row.token, "supersedes": credential_id}
     return _created(body_out, f"/api/v1/credentials/{row.id}")
 
@@ -198,8 +200,8 @@ def renew(credential_id: str) -> tuple[Response, int, dict[str, str]]:
 def reissue(credential_id: str) -> tuple[Response, int, dict[str, str]]:
     """Re-sign with the active key (same validity period, new id); the old one is superseded."""
     body = _lifecycle_body()
-    row = lifecycle.reissue(db(), ctx(), credential_id, g.actor, body.reason)
-    info = service.credential_json(ctx(), row)
+    row = supersession.reissue(db(), ctx(), credential_id, g.actor, body.reason)
+    info = issuance.credential_json(ctx(), row)
     body_out = {**info, "credential": row.token, "supersedes": credential_id}
     return _created(body_out, f"/api/v1/credentials/{row.id}")
 
@@ -210,13 +212,13 @@ def correct_practitioner(practitioner_id: str) -> Response:
     """Correct a practitioner's name or profession; their current credentials are re-issued."""
     body = schemas.parse(schemas.CorrectionIn, json_body())
     changes = {k: v for k, v in body.model_dump(exclude={"reason"}).items() if v is not None}
-    practitioner, reissued = lifecycle.correct_practitioner(
+    practitioner, reissued = supersession.correct_practitioner(
         db(), ctx(), practitioner_id, changes, body.reason, g.actor
     )
     return jsonify(
         {
-            **service.practitioner_json(practitioner),
-            "reissued": [service.credential_json(ctx(), row) for row in reissued],
+            **practitioners.practitioner_json(practitioner),
+            "reissued": [issuance.credential_json(ctx(), row) for row in reissued],
         }
     )
 

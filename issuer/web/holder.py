@@ -8,8 +8,8 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, Response, request
 
-from issuer.certificate import certificate
-from issuer.web import ctx, db
+from issuer.credentials.certificate import certificate
+from issuer.web.edge import ctx, db
 from vc.credential import PROFESSIONS
 
 bp = Blueprint("holder", __name__)

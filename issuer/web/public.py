@@ -6,9 +6,9 @@ from datetime import UTC
 
 from flask import Blueprint, Response, jsonify, render_template, request
 
-from issuer import lifecycle, service
+from issuer.credentials import issuance, signing_keys, status_changes, status_lists
 from issuer.errors import NotFound
-from issuer.web import ctx, db, read_db
+from issuer.web.edge import ctx, db, read_db
 from vc import credential as vcc
 
 bp = Blueprint("public", __name__)
@@ -78,13 +78,13 @@ def jwks() -> Response:
     """The public keys that verify credentials still in use (never a private member, never a
     compromised key). Cached for the status list ttl, so a compromise reaches verifiers as
     fast as a revocation."""
-    return _public(jsonify(lifecycle.published_jwks(read_db(), ctx())), ctx().config.status_list_ttl)
+    return _public(jsonify(signing_keys.published_jwks(read_db(), ctx())), ctx().config.status_list_ttl)
 
 
 @bp.get("/status/credentials/<credential_id>")
 def credential_status(credential_id: str) -> Response:
     """Public lifecycle of one credential: status, public reason category, current successor."""
-    body = lifecycle.public_status(read_db(), ctx(), credential_id)
+    body = status_changes.public_status(read_db(), ctx(), credential_id)
     return _public(jsonify(body), ctx().config.status_list_ttl)
 
 
@@ -108,9 +108,9 @@ def program(program_id: str) -> Response:
 @bp.get("/status/<purpose>/<list_id>")
 def status_list(purpose: str, list_id: str) -> Response:
     """A signed status list credential, with ttl-aligned caching and ETag."""
-    found = service.status_list(read_db(), ctx(), purpose, list_id)
-    if service.signature_getting_old(ctx(), found):
-        found = service.resign_list(db(), ctx(), list_id)
+    found = status_lists.status_list(read_db(), ctx(), purpose, list_id)
+    if status_lists.signature_getting_old(ctx(), found):
+        found = status_lists.resign_list(db(), ctx(), list_id)
     ttl = ctx().config.status_list_ttl
     if request.if_none_match.contains(found.etag.strip('"')):
         response = Response(status=304)
@@ -123,14 +123,14 @@ def status_list(purpose: str, list_id: str) -> Response:
 @bp.get("/credentials/<credential_id>")
 def holder_page(credential_id: str) -> str:
     """The holder's page: what the credential says, its QR code, downloads."""
-    row = service.get_credential(read_db(), credential_id)
+    row = issuance.get_credential(read_db(), credential_id)
     # The free-text reason and the note are private: they never reach a public page.
     private = ("status_reason", "status_note")
-    info = {k: v for k, v in service.credential_json(ctx(), row).items() if k not in private}
+    info = {k: v for k, v in issuance.credential_json(ctx(), row).items() if k not in private}
     return render_template(
         "issuer/credential.html",
         info=info,
-        lifecycle=lifecycle.public_status(read_db(), ctx(), row.id),
+        lifecycle=status_changes.public_status(read_db(), ctx(), row.id),
         practitioner=row.practitioner,
         program=ctx().programs.get(row.program_id),
         issuer_name=ctx().config.issuer_name,
@@ -142,7 +142,7 @@ def holder_page(credential_id: str) -> str:
 @bp.get("/credentials/<credential_id>/jwt")
 def credential_jwt(credential_id: str) -> Response:
     """The credential as issued, ``application/vc+jwt``."""
-    row = service.get_credential(read_db(), credential_id)
+    row = issuance.get_credential(read_db(), credential_id)
     response = Response(row.token, mimetype=vcc.MEDIA_TYPE)
     response.headers["Content-Disposition"] = f'inline; filename="credential-{row.id}.jwt"'
     response.headers["Access-Control-Allow-Origin"] = "*"
@@ -153,7 +153,7 @@ def credential_jwt(credential_id: str) -> Response:
 @bp.get("/credentials/<credential_id>/qr.png")
 def qr_png(credential_id: str) -> Response:
     """The QR code (PNG) of the verify link, rendered once at issuance."""
-    row = service.get_credential(read_db(), credential_id)
+    row = issuance.get_credential(read_db(), credential_id)
     response = Response(row.qr_png, mimetype="image/png")
     response.headers["Cache-Control"] = "public, max-age=86400"
     return response
@@ -162,7 +162,7 @@ def qr_png(credential_id: str) -> Response:
 @bp.get("/credentials/<credential_id>/qr.svg")
 def qr_svg(credential_id: str) -> Response:
     """The QR code (SVG) of the verify link, rendered once at issuance."""
-    row = service.get_credential(read_db(), credential_id)
+    row = issuance.get_credential(read_db(), credential_id)
     response = Response(row.qr_svg, mimetype="image/svg+xml")
     response.headers["Cache-Control"] = "public, max-age=86400"
     return response

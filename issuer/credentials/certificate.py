@@ -15,9 +15,9 @@ from fpdf import FPDF
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from issuer.context import IssuerContext
 from issuer.errors import NotFound
-from issuer.models import Credential, CredentialDocument
-from issuer.service import IssuerContext
+from issuer.store.models import Credential, CredentialDocument
 from vc.credential import PROFESSIONS
 
 PAPERS = {"a4": "A4", "letter": "Letter"}

@@ -12,10 +12,10 @@ from flask import Flask, Response, current_app, g, jsonify, render_template, req
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
-from issuer import service
+from issuer import access
+from issuer.context import IssuerContext
 from issuer.errors import BadRequest, Forbidden, IssuerError, Unauthorized
 from issuer.runtime import Runtime
-from issuer.service import IssuerContext
 
 F = TypeVar("F", bound=Callable[..., Any])
 HTML_ENDPOINTS = {"public.index", "public.holder_page"}
@@ -72,7 +72,7 @@ def require(*roles: str) -> Callable[[F], F]:
             scheme, _, secret = header.partition(" ")
             if scheme.lower() != "bearer" or not secret:
                 raise Unauthorized("send 'Authorization: Bearer <token>'")
-            token = service.authenticate(db(), secret.strip())
+            token = access.authenticate_token(db(), secret.strip())
             if token is None:
                 raise Unauthorized("the bearer token is not valid")
             if token.role != "admin" and token.role not in roles:

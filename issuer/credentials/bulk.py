@@ -11,9 +11,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from issuer import service
+from issuer import context
+from issuer.credentials import issuance
 from issuer.errors import Conflict, IssuerError
-from issuer.models import Practitioner
+from issuer.records import practitioners
+from issuer.store.models import Practitioner
 
 
 @dataclass
@@ -73,7 +75,7 @@ def _who(p: Practitioner) -> dict[str, Any]:
 
 
 def issue_all_eligible(
-    session: Session, ctx: service.IssuerContext, program_id: str, actor: str, *, dry_run: bool = False
+    session: Session, ctx: context.IssuerContext, program_id: str, actor: str, *, dry_run: bool = False
 ) -> Summary:
     """Issue ``program_id`` to every eligible practitioner without a current credential.
 
@@ -85,11 +87,11 @@ def issue_all_eligible(
     people = list(session.scalars(select(Practitioner).order_by(Practitioner.created_at, Practitioner.id)))
     now = ctx.now()
     for person in people:
-        current = service.current_credential(session, person.id, program_id, now)
+        current = issuance.current_credential(session, person.id, program_id, now)
         if current is not None:
             summary.already_certified.append({**_who(person), "credential_id": current.id})
             continue
-        outcomes = program.evaluate(service.candidate_of(person, program_id), now.date())
+        outcomes = program.evaluate(practitioners.candidate_of(person, program_id), now.date())
         unmet = [o.as_dict() for o in outcomes if not o.ok]
         if unmet:
             summary.not_eligible.append({**_who(person), "unmet": unmet})
@@ -98,7 +100,7 @@ def issue_all_eligible(
             summary.issued.append(_who(person))
             continue
         try:
-            row = service.issue(session, ctx, person.id, program_id, actor)
+            row = issuance.issue(session, ctx, person.id, program_id, actor)
         except Conflict as exc:
             session.rollback()
             held = exc.extensions.get("credential_id")

@@ -1,12 +1,17 @@
-"""Staff accounts of the console: Argon2id password hashes and lockout after failures.
+"""Who may act: bearer tokens of the staff API, and staff accounts of the console.
 
-Roles are the API's (``registrar``, ``certifier``, ``admin``) and mean the same thing.
-After :data:`MAX_FAILURES` wrong passwords in a row an account is locked for
-:data:`LOCK_FOR`; while locked even the right password is refused.
+Roles (``registrar``, ``certifier``, ``admin``) mean the same in both. API tokens are
+stored as SHA-256 hashes. Console passwords are Argon2id hashes; after
+:data:`MAX_FAILURES` wrong passwords in a row an account is locked for :data:`LOCK_FOR`,
+and while locked even the right password is refused. Each sign-in attempt is counted
+before its password is checked, under the account's row lock (the write lock on
+SQLite), so concurrent guesses cannot outrun the lockout.
 """
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -15,16 +20,63 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from issuer import audit
+from issuer.context import IssuerContext
 from issuer.errors import Conflict, IssuerError, ValidationFailed
-from issuer.models import StaffAccount
-from issuer.service import ROLES, IssuerContext
+from issuer.store.models import ApiToken, StaffAccount
+
+ROLES = ("registrar", "certifier", "admin")
+
+
+def _hash_token(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def create_token(session: Session, ctx: IssuerContext, role: str, label: str, actor: str = "cli") -> str:
+    """Create a bearer token for ``role``; returns the secret, which is stored only hashed."""
+    if role not in ROLES:
+        raise ValidationFailed(f"unknown role {role!r} (use one of {', '.join(ROLES)})")
+    secret = "bxc_" + secrets.token_urlsafe(32)
+    token_id = str(uuid.uuid4())
+    session.add(
+        ApiToken(
+            id=token_id,
+            role=role,
+            token_hash=_hash_token(secret),
+            label=label[:100],
+            created_at=ctx.now(),
+        )
+    )
+    audit.record(
+        session, at=ctx.now(), actor=actor, action="token_create", target=f"token:{token_id}",
+        data={"role": role, "label": label[:100]},
+    )
+    session.commit()
+    return secret
+
+
+def authenticate_token(session: Session, secret: str) -> ApiToken | None:
+    """The token record for a presented secret, or ``None``."""
+    if not secret or len(secret) > 200:
+        return None
+    return session.scalars(select(ApiToken).where(ApiToken.token_hash == _hash_token(secret))).first()
+
 
 MAX_FAILURES = 5
+
+
 LOCK_FOR = timedelta(minutes=15)
+
+
 MIN_PASSWORD = 12
+
+
 MAX_PASSWORD = 1024
 
+
 _hasher = PasswordHasher()  # Argon2id, RFC 9106 low-memory profile (64 MiB, t=3, p=4)
+
+
 #: Compared against when the e-mail is unknown, so timing does not reveal who has an account.
 _DUMMY_HASH = _hasher.hash("not a real password, only for timing")
 
@@ -76,7 +128,7 @@ def create_account(
     return account
 
 
-def authenticate(session: Session, ctx: IssuerContext, email: str, password: str) -> StaffAccount:
+def sign_in(session: Session, ctx: IssuerContext, email: str, password: str) -> StaffAccount:
     """The account whose password this is; raises :class:`LoginFailed` or :class:`LockedOut`.
 
     Each attempt is counted *before* its password is checked, in a short transaction that

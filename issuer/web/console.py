@@ -30,11 +30,14 @@ from flask import (
 from sqlalchemy import or_, select
 from werkzeug.wrappers import Response
 
-from issuer import audit_view, schemas, service, staff
+from issuer import access
 from issuer.config import Config
+from issuer.credentials import candidates, issuance, status_changes
 from issuer.errors import Conflict, Forbidden, IssuerError, NotEligible, NotFound, ValidationFailed
-from issuer.models import Credential, Practitioner
-from issuer.web import ctx, db
+from issuer.records import evidence, practitioners, schemas
+from issuer.store.models import Credential, Practitioner
+from issuer.web import audit_view
+from issuer.web.edge import ctx, db
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 
@@ -105,7 +108,7 @@ def _guard() -> Response | None:
         _check_post()
     if request.endpoint == "console.login":
         return None
-    account = staff.get_account(db(), session.get("staff_id"))
+    account = access.get_account(db(), session.get("staff_id"))
     login_at = session.get("login_at")
     fresh = isinstance(login_at, (int, float)) and (
         ctx().now() - datetime.fromtimestamp(login_at, UTC) < SESSION_LIFETIME
@@ -164,8 +167,8 @@ def login() -> Response | tuple[str, int] | str:
     email = request.form.get("email", "")
     password = request.form.get("password", "")
     try:
-        account = staff.authenticate(db(), ctx(), email, password)
-    except (staff.LoginFailed, staff.LockedOut) as exc:
+        account = access.sign_in(db(), ctx(), email, password)
+    except (access.LoginFailed, access.LockedOut) as exc:
         return render_template("issuer/console/login.html", error=exc.detail, email=email), exc.http_status
     session.clear()
     session["staff_id"] = account.id
@@ -229,17 +232,17 @@ def index() -> str:
         "issuer/console/index.html",
         query=query,
         practitioners=practitioners,
-        credentials=[(c, service.credential_json(ctx(), c)) for c in credentials],
+        credentials=[(c, issuance.credential_json(ctx(), c)) for c in credentials],
     )
 
 
 @bp.get("/practitioners/<practitioner_id>")
 def practitioner(practitioner_id: str) -> str:
     """A practitioner's license, records, eligibility per program and credentials."""
-    found = service.get_practitioner(db(), practitioner_id)
+    found = practitioners.get_practitioner(db(), practitioner_id)
     eligibility = {
-        program_id: service.eligibility_json(
-            program_id, service.eligibility(db(), ctx(), found.id, program_id)
+        program_id: candidates.eligibility_json(
+            program_id, candidates.eligibility(db(), ctx(), found.id, program_id)
         )
         for program_id in ctx().programs
     }
@@ -249,10 +252,10 @@ def practitioner(practitioner_id: str) -> str:
     return render_template(
         "issuer/console/practitioner.html",
         p=found,
-        records=[service.record_json(r) for r in found.records],
+        records=[evidence.record_json(r) for r in found.records],
         eligibility=eligibility,
         programs=ctx().programs,
-        credentials=[(c, service.credential_json(ctx(), c)) for c in held],
+        credentials=[(c, issuance.credential_json(ctx(), c)) for c in held],
         audit=audit_view.entries(db(), found.id),
     )
 
@@ -260,11 +263,11 @@ def practitioner(practitioner_id: str) -> str:
 @bp.get("/credentials/<credential_id>")
 def credential(credential_id: str) -> str:
     """A credential's status, its actions and its audit trail."""
-    row = service.get_credential(db(), credential_id)
+    row = issuance.get_credential(db(), credential_id)
     return render_template(
         "issuer/console/credential.html",
         row=row,
-        info=service.credential_json(ctx(), row),
+        info=issuance.credential_json(ctx(), row),
         program=ctx().programs.get(row.program_id),
         audit=audit_view.entries(db(), row.id),
         audit_available=audit_view.available(),
@@ -280,7 +283,7 @@ def issue(practitioner_id: str) -> Response:
     _allow("issue")
     program_id = request.form.get("program_id", "")
     try:
-        row = service.issue(db(), ctx(), practitioner_id, program_id, _actor())
+        row = issuance.issue(db(), ctx(), practitioner_id, program_id, _actor())
     except NotFound:
         raise
     except (NotEligible, Conflict, ValidationFailed) as exc:
@@ -293,14 +296,14 @@ def issue(practitioner_id: str) -> Response:
 @bp.post("/credentials/<credential_id>/<action>")
 def change_status(credential_id: str, action: str) -> Response:
     """Revoke, suspend (both with a reason) or reinstate; admin only, as in the API."""
-    if action not in service.ACTIONS:
+    if action not in status_changes.ACTIONS:
         raise NotFound(f"no action {action!r}")
     _allow(action)
     reason = request.form.get("reason", "").strip()
     try:
         model: Any = schemas.OptionalReasonIn if action == "reinstate" else schemas.ReasonIn
         body: Any = schemas.parse(model, {"reason": reason} if reason or action != "reinstate" else {})
-        service.change_status(db(), ctx(), credential_id, action, body.reason, _actor())
+        status_changes.change_status(db(), ctx(), credential_id, action, body.reason, _actor())
     except NotFound:
         raise
     except (Conflict, ValidationFailed) as exc:

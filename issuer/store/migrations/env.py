@@ -3,7 +3,7 @@
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from issuer.models import Base
+from issuer.store.models import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -21,7 +21,7 @@ from pydantic import (
 )
 
 from issuer.errors import ValidationFailed
-from issuer.programs import DIDACTIC_MODULES
+from issuer.rules.facts import DIDACTIC_MODULES
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]

@@ -1,0 +1,63 @@
+"""Setting an issuer up: ``init``, ``serve`` and ``demo``."""
+
+from __future__ import annotations
+
+import click
+
+from issuer.cli.base import key_runtime, main, opened, settings
+from issuer.store.db import upgrade
+from keys import KeyStore
+
+
+@main.command()
+def init() -> None:
+    """Create or upgrade the database and create a signing key if there is none."""
+    from issuer.credentials import signing_keys
+
+    config = settings()
+    try:
+        upgrade(config.resolved_database_url)
+    except Exception as exc:  # noqa: BLE001 - any driver error becomes one line
+        raise click.ClickException(f"database upgrade failed: {exc}") from exc
+    store = KeyStore(config.keys_dir, config.key_passphrase)
+    store.check_permissions()
+    store.public_jwks()  # every existing key must open with this passphrase
+    if not any(r.state == "active" for r in store.records()):
+        with key_runtime() as rt, rt.sessions() as session:
+            record = signing_keys.new_active_key(session, rt.ctx, config.signing_alg, "cli", "key_generate")
+        click.echo(f"created signing key {record.kid} ({record.alg}) in {config.keys_dir}")
+    click.echo(f"database ready at {config.resolved_database_url}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64))
+def serve(host: str, port: int, threads: int) -> None:
+    """Serve the issuer with a production WSGI server (waitress)."""
+    import waitress
+
+    from issuer import create_app
+
+    app = create_app()
+    click.echo(f"issuer listening on http://{host}:{port}")
+    waitress.serve(app, host=host, port=port, threads=threads, ident="issuer")
+
+
+@main.command()
+@click.option("--admin-token/--no-admin-token", default=False, help="Also print a new admin token.")
+def demo(admin_token: bool) -> None:
+    """Load demo data (idempotent) and print its URLs."""
+    from issuer import access
+    from issuer import demo as demo_data
+    from issuer.credentials import issuance
+
+    with opened() as rt, rt.sessions() as session:
+        row = demo_data.load(session, rt.ctx)
+        info = issuance.credential_json(rt.ctx, row)
+        secret = access.create_token(session, rt.ctx, "admin", "demo admin") if admin_token else None
+    click.echo(f"demo credential:  {row.id}")
+    click.echo(f"holder page:      {info['holder_url']}")
+    click.echo(f"verify page:      {info['verify_url']}")
+    if secret:
+        click.echo(f"admin token:      {secret}")

@@ -1,0 +1,276 @@
+"""Issuing a credential: only when every requirement is met, and only one current
+credential per practitioner and program (a unique index decides between racing issuers).
+"""
+
+from __future__ import annotations
+
+import calendar
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from issuer import audit
+from issuer.context import IssuerContext
+from issuer.credentials import qr
+from issuer.credentials.status_lists import allocate, require_signer
+from issuer.errors import ConfigurationError, Conflict, NotEligible, NotFound
+from issuer.records.practitioners import candidate_of, get_practitioner
+from issuer.rules.facts import Candidate
+from issuer.rules.programs import Program
+from issuer.store.models import Credential
+from vc import credential as vcc
+from vc import jose
+from vc.status_list import PURPOSES
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """``moment`` plus whole calendar months (the day is clamped to the month's end)."""
+    month_index = moment.month - 1 + months
+    year, month = moment.year + month_index // 12, month_index % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+def _results(program: Program, candidate: Candidate, today: date) -> vcc.TrainingResults:
+    """What the credential reports: totals, and the exam attempts eligibility counted."""
+    didactic = candidate.of_kind("didactic")
+    hands_on = candidate.of_kind("hands_on")
+    best_written = program.counted_exam("written_exam", candidate, today)
+    practical = program.counted_exam("practical_exam", candidate, today)
+    if best_written is None or practical is None:
+        raise ConfigurationError(f"program {program.id} must have written_exam and practical_exam rules")
+    return vcc.TrainingResults(
+        didactic_hours=sum(float(r.data["hours"]) for r in didactic),
+        didactic_modules=tuple(sorted({str(r.data["module"]) for r in didactic})),
+        hands_on_hours=sum(float(r.data["hours"]) for r in hands_on),
+        supervised_injections=sum(int(r.data["supervised_injections"]) for r in hands_on),
+        live_models=sum(int(r.data["live_models"]) for r in hands_on),
+        written_exam=vcc.ExamResult(taken_on=best_written.on),
+        practical_exam=vcc.ExamResult(taken_on=practical.on, examiner=str(practical.data["examiner"])),
+        ce_credits=sum(float(r.data["credits"]) for r in candidate.of_kind("ce_credits")),
+    )
+
+
+def current_credential(session: Session, practitioner_id: str, program_id: str, now: datetime
+                       ) -> Credential | None:
+    """The practitioner's current credential for the program: active or suspended, not
+    superseded, within its validity period. The one rule every path asks."""
+    return session.scalars(
+        select(Credential).where(
+            Credential.practitioner_id == practitioner_id,
+            Credential.program_id == program_id,
+            Credential.is_current.is_(True),
+            Credential.valid_until > now,
+        )
+    ).first()
+
+
+def already_holds(credential_id: str) -> Conflict:
+    """The answer to a request that would make a second current credential."""
+    return Conflict(
+        f"practitioner already holds credential {credential_id} for this program", credential_id=credential_id
+    )
+
+
+def free_current_slot(
+    session: Session, practitioner_id: str, program_id: str, now: datetime, replacing: str | None = None
+) -> None:
+    """Make room for a new current credential of (practitioner, program), or raise
+    :class:`Conflict` naming the one held. An expired holder, or ``replacing`` (the one a
+    renewal supersedes), gives up its place; anything else keeps it."""
+    holder = session.scalars(
+        select(Credential)
+        .where(
+            Credential.practitioner_id == practitioner_id,
+            Credential.program_id == program_id,
+            Credential.is_current.is_(True),
+        )
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    ).first()
+    if holder is None:
+        return
+    if holder.id != replacing and holder.valid_until.astimezone(UTC) > now:
+        raise already_holds(holder.id)
+    holder.is_current = None
+    session.flush()
+
+
+def insert_current(session: Session, row: Credential) -> None:
+    """Insert ``row`` as the current credential of its (practitioner, program).
+
+    The unique index decides between concurrent issuers (processes, or PostgreSQL
+    transactions that both saw the place free): the loser gets :class:`Conflict` with
+    the winner's id, and its transaction stays usable (the insert ran in a savepoint).
+    """
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        winner = session.scalars(
+            select(Credential.id).where(
+                Credential.practitioner_id == row.practitioner_id,
+                Credential.program_id == row.program_id,
+                Credential.is_current.is_(True),
+            )
+        ).first()
+        raise already_holds(winner or "(unknown)") from None
+
+
+def issue(
+    session: Session,
+    ctx: IssuerContext,
+    practitioner_id: str,
+    program_id: str,
+    actor: str,
+    *,
+    replacing: str | None = None,
+    commit: bool = True,
+) -> Credential:
+    """Sign a credential if, and only if, every requirement is met.
+
+    Raises :class:`NotEligible` listing the unmet requirements, :class:`Conflict` if the
+    practitioner already holds a current credential for the program (other than
+    ``replacing``, the one a renewal supersedes). With ``commit=False`` the caller commits.
+    """
+    require_signer(ctx)
+    program = ctx.program(program_id)
+    practitioner = get_practitioner(session, practitioner_id)
+    now = ctx.now()
+    candidate = candidate_of(practitioner, program_id)
+    outcomes = program.evaluate(candidate, now.date())
+    unmet = [o.as_dict() for o in outcomes if not o.ok]
+    if unmet:
+        raise NotEligible(
+            f"{len(unmet)} requirement(s) not met: " + "; ".join(u["detail"] for u in unmet),
+            unmet=unmet,
+            requirements=[o.as_dict() for o in outcomes],
+        )
+    free_current_slot(session, practitioner.id, program_id, now, replacing)
+    credential_id = str(uuid.uuid4())
+    valid_from = now.replace(microsecond=0)
+    valid_until = add_months(valid_from, program.validity_months)
+    verify_url = ctx.verify_url(credential_id)
+    row = Credential(
+        id=credential_id,
+        practitioner_id=practitioner.id,
+        program_id=program_id,
+        kid=ctx.signer.kid,
+        token="",
+        issued_at=valid_from,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        status="active",
+        issued_by=actor,
+        qr_png=qr.png(verify_url),
+        qr_svg=qr.svg(verify_url),
+        is_current=True,
+    )
+    insert_current(session, row)
+    entries = [allocate(session, ctx, purpose, credential_id) for purpose in PURPOSES]
+    data = vcc.CredentialData(
+        credential_id=credential_id,
+        issuer_id=ctx.config.issuer_url,
+        issuer_name=ctx.config.issuer_name,
+        given_name=practitioner.given_name,
+        family_name=practitioner.family_name,
+        profession=practitioner.profession,
+        license=vcc.LicenseEvidence(
+            jurisdiction=candidate.license.jurisdiction,
+            number=candidate.license.number,
+            status=candidate.license.status,
+            expires_on=candidate.license.expires_on,
+            checked_on=candidate.license.checked_on,
+            checked_source=candidate.license.checked_source,
+        ),
+        achievement=vcc.Achievement(
+            program_id=program.id,
+            name=program.name,
+            description=program.description,
+            criteria=program.criteria,
+            accreditation_body=program.accreditation_body,
+            accreditation_id=program.accreditation_id,
+            cme_credits=program.cme_credits,
+        ),
+        results=_results(program, candidate, now.date()),
+        issued_at=valid_from,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        status=entries,
+    )
+    row.token = jose.sign(vcc.build_claims(data), ctx.signer, typ=vcc.TYP, cty=vcc.CTY)
+    audit.record(
+        session,
+        at=now,
+        actor=actor,
+        action="issue",
+        target=f"credential:{credential_id}",
+        category="renewal" if replacing else None,
+        data={"kid": row.kid, "program_id": program_id, "practitioner_id": practitioner.id,
+              "valid_until": vcc.timestamp(valid_until), **({"replaces": replacing} if replacing else {})},
+    )
+    if commit:
+        session.commit()
+    return row
+
+
+def lock_credential(session: Session, credential_id: str) -> Credential:
+    """A credential by id, locked for a change (row lock on PostgreSQL; SQLite's write
+    lock is already held), read afresh; or :class:`NotFound`."""
+    row = (
+        session.scalars(
+            select(Credential)
+            .where(Credential.id == credential_id)
+            .with_for_update(key_share=True)
+            .execution_options(populate_existing=True)
+        ).first()
+        if len(credential_id) <= 36
+        else None
+    )
+    if row is None:
+        raise NotFound(f"no credential {credential_id!r}")
+    return row
+
+
+def get_credential(session: Session, credential_id: str) -> Credential:
+    """A credential by id, or :class:`NotFound`."""
+    row = session.get(Credential, credential_id) if len(credential_id) <= 36 else None
+    if row is None:
+        raise NotFound(f"no credential {credential_id!r}")
+    return row
+
+
+def credential_json(ctx: IssuerContext, row: Credential) -> dict[str, Any]:
+    """API form of a credential's metadata and current status."""
+    now = ctx.now()
+    state = row.status
+    if state == "active" and row.valid_until.astimezone(UTC) < now:
+        state = "expired"
+    return {
+        "id": row.id,
+        "practitioner_id": row.practitioner_id,
+        "program_id": row.program_id,
+        "status": state,
+        "status_reason": row.status_reason,
+        "status_category": row.status_category,
+        "status_note": row.status_note,
+        "superseded_by": row.superseded_by,
+        "status_changed_at": vcc.timestamp(row.status_changed_at) if row.status_changed_at else None,
+        "issued_at": vcc.timestamp(row.issued_at),
+        "valid_from": vcc.timestamp(row.valid_from),
+        "valid_until": vcc.timestamp(row.valid_until),
+        "kid": row.kid,
+        "status_entries": [
+            {"purpose": e.purpose, "list_url": ctx.list_url(e.purpose, e.list_id), "index": e.index}
+            for e in sorted(row.entries, key=lambda e: e.purpose)
+        ],
+        "holder_url": ctx.holder_url(row.id),
+        "verify_url": ctx.verify_url(row.id),
+        "jwt_url": f"{ctx.holder_url(row.id)}/jwt",
+        "qr_png_url": f"{ctx.holder_url(row.id)}/qr.png",
+        "qr_svg_url": f"{ctx.holder_url(row.id)}/qr.svg",
+    }

@@ -1,0 +1,132 @@
+"""Revoke (final), suspend and reinstate, with a public category and a private reason;
+and the public lifecycle record anyone may read.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from issuer import audit
+from issuer.context import IssuerContext
+from issuer.credentials.issuance import get_credential, lock_credential
+from issuer.credentials.status_lists import lock_lists, sign_list
+from issuer.errors import Conflict, ValidationFailed
+from issuer.store.models import Credential
+from vc.protocol import CATEGORIES
+
+
+def check_category(category: str | None) -> str:
+    """``category`` if known (``unspecified`` when absent); :class:`ValidationFailed` otherwise."""
+    if category is None:
+        return "unspecified"
+    if category not in CATEGORIES:
+        raise ValidationFailed(
+            f"unknown category {category!r} (use one of {', '.join(CATEGORIES)})",
+            errors=[{"field": "category", "detail": "unknown category"}],
+        )
+    return category
+
+
+ACTIONS = {
+    # action: (allowed from, new status, lists to re-sign)
+    "revoke": (("active", "suspended", "superseded"), "revoked", ("revocation", "suspension", "refresh")),
+    "suspend": (("active",), "suspended", ("suspension",)),
+    "reinstate": (("suspended",), "active", ("suspension",)),
+}
+
+
+def change_status(
+    session: Session,
+    ctx: IssuerContext,
+    credential_id: str,
+    action: str,
+    reason: str | None,
+    actor: str,
+    *,
+    category: str | None = None,
+    note: str | None = None,
+) -> Credential:
+    """Revoke (final), suspend or reinstate a credential and re-sign the affected lists.
+
+    ``category`` is public (one of :data:`vc.protocol.CATEGORIES`; when absent a ``reason``
+    that is itself a category name is taken as the category), ``reason`` and ``note`` are
+    private: staff API and audit log only.
+    """
+    if action == "reinstate":
+        category = None
+    elif category is None and reason is not None and reason.strip().replace(" ", "_").lower() in CATEGORIES:
+        category = reason.strip().replace(" ", "_").lower()
+    else:
+        category = check_category(category)
+    allowed, new_status, purposes = ACTIONS[action]
+    row = lock_credential(session, credential_id)
+    if row.status not in allowed:
+        raise Conflict(f"cannot {action} a credential that is {row.status}", current_status=row.status)
+    previous = row.status
+    row.status = new_status
+    if new_status == "revoked":
+        row.is_current = None
+    row.status_reason = reason
+    row.status_category = category
+    row.status_note = note
+    row.status_changed_at = ctx.now()
+    session.flush()
+    audit.record(
+        session,
+        at=ctx.now(),
+        actor=actor,
+        action=action,
+        target=f"credential:{row.id}",
+        category=category,
+        reason="\n".join(part for part in (reason, note) if part) or None,
+        data={"previous_status": previous, "status": new_status},
+    )
+    for status_list in lock_lists(session, row, purposes):
+        sign_list(session, ctx, status_list)
+    session.commit()
+    return row
+
+
+#: Longest chain of successors followed.
+MAX_CHAIN = 32
+
+
+def current_of(session: Session, row: Credential) -> Credential:
+    """The credential at the end of ``row``'s chain of successors (``row`` if none)."""
+    for _ in range(MAX_CHAIN):
+        if row.superseded_by is None:
+            return row
+        successor = session.get(Credential, row.superseded_by)
+        if successor is None:
+            return row
+        row = successor
+    return row
+
+
+def public_status(session: Session, ctx: IssuerContext, credential_id: str) -> dict[str, Any]:
+    """What anyone may know of a credential's lifecycle: status, public category, successor.
+
+    Never the private note or the free-text reason. Raises :class:`NotFound`.
+    """
+    row = get_credential(session, credential_id)
+    state = row.status
+    if state == "active" and row.valid_until.astimezone(UTC) < ctx.now():
+        state = "expired"
+    public_reason = state in ("revoked", "suspended")
+    body: dict[str, Any] = {
+        "id": row.id,
+        "status": state,
+        "category": row.status_category if public_reason else None,
+        "category_text": CATEGORIES.get(row.status_category or "") if public_reason else None,
+        "superseded_by": None,
+        "current": None,
+    }
+    if row.status == "superseded":
+        current = current_of(session, row)
+        body["superseded_by"] = row.superseded_by
+        body["current"] = {"id": current.id, "holder_url": ctx.holder_url(current.id),
+                           "verify_url": ctx.verify_url(current.id)}
+    return body
