@@ -39,7 +39,7 @@ class Runtime:
     sessions: sessionmaker[Session]
     jwks: dict[str, Any]
     keyring: KeyRing | None = None
-    #: Sessions for requests that only read (no write lock on SQLite); see :mod:`issuer.db`.
+    #: Sessions for requests that only read (no write lock on SQLite); see :mod:`issuer.store.db`.
     readers: sessionmaker[Session] = field(init=False)
 
     def __post_init__(self) -> None:

@@ -305,6 +305,6 @@ class KeyStore:
     def public_jwks(self) -> dict[str, list[dict[str, Any]]]:
         """The JWK Set of every key not compromised (active and retired).
 
-        The issuer narrows it further to the keys still needed (``issuer.lifecycle``).
+        The issuer narrows it further to the keys still needed (``issuer.credentials.signing_keys``).
         """
         return jwks([self.load(r.kid).public_jwk() for r in self.records() if r.state != "compromised"])

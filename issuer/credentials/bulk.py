@@ -1,5 +1,5 @@
 """Bulk issuance: a credential to every eligible practitioner of a program who has no
-current one. Each credential is issued by :func:`issuer.service.issue`, which signs and
+current one. Each credential is issued by :func:`issuer.credentials.issuance.issue`, which signs and
 commits it with its status entries in one transaction, so an interruption leaves only
 whole credentials, and no status index is used twice (the index is the primary key)."""
 

@@ -195,7 +195,7 @@ Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 
 class ReasonIn(_Strict):
     """Body of revoke and suspend: ``reason`` (private), optional public ``category`` (one
-    of ``issuer.lifecycle.CATEGORIES``) and private ``note``."""
+    of :data:`vc.protocol.CATEGORIES`) and private ``note``."""
 
     reason: Reason
     category: Category | None = None

@@ -166,6 +166,22 @@ def _build_rules(raw: object, where: str) -> tuple[Any, ...]:
     return tuple(built)
 
 
+#: Rule kinds every program's base rules must hold for every profession: the credential
+#: reports the counted written and practical exams, so issuance needs them.
+REPORTED_KINDS = ("written_exam", "practical_exam")
+
+
+def _check_reportable(rules: tuple[Any, ...], where: str) -> None:
+    """Refuse, at start-up, a program whose credential could not be made."""
+    kinds = {r.kind for r in rules if not isinstance(r, ForProfessions)}
+    missing = [k for k in REPORTED_KINDS if k not in kinds]
+    if missing:
+        raise ConfigurationError(
+            f"{where}: the credential reports the exams, so the base rules need "
+            f"{' and '.join(repr(k) for k in missing)} rule(s) that apply to every profession"
+        )
+
+
 def parse_programs(data: Mapping[str, Any], source: str) -> dict[str, Program]:
     """Build programs from parsed TOML; every error names ``source``, the program and the field."""
     programs_raw = data.get("programs")
@@ -191,6 +207,8 @@ def parse_programs(data: Mapping[str, Any], source: str) -> dict[str, Program]:
             if not isinstance(overlay, dict) or set(overlay) != {"rules"}:
                 raise ConfigurationError(f"{where}: jurisdiction {code!r} must hold only 'rules'")
             jurisdictions[code] = _build_rules(overlay["rules"], f"{where}, jurisdiction {code!r}")
+        rules = _build_rules(body.get("rules"), where)
+        _check_reportable(rules, where)
         programs[program_id] = Program(
             id=program_id,
             name=body["name"],
@@ -200,7 +218,7 @@ def parse_programs(data: Mapping[str, Any], source: str) -> dict[str, Program]:
             accreditation_id=body["accreditation_id"],
             cme_credits=float(body["cme_credits"]),
             validity_months=body["validity_months"],
-            rules=_build_rules(body.get("rules"), where),
+            rules=rules,
             jurisdictions=jurisdictions,
         )
     return programs

@@ -134,7 +134,7 @@ class Credential(Base):
     #: active | suspended | revoked | superseded
     status: Mapped[str] = mapped_column(String(16), default="active")
     status_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
-    #: Public reason category of the last status change (issuer.lifecycle.CATEGORIES).
+    #: Public reason category of the last status change (vc.protocol.CATEGORIES).
     status_category: Mapped[str | None] = mapped_column(String(40), nullable=True)
     #: Private note of the last status change: staff API and audit log only, never public.
     status_note: Mapped[str | None] = mapped_column(Text, nullable=True)

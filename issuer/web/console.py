@@ -1,8 +1,9 @@
 """The staff console (``/console``): sign in, search, records and eligibility, issue,
 revoke/suspend/reinstate with a reason, and the audit trail where one exists.
 
-Every action goes through :mod:`issuer.service`, with the API's role rules: any signed-in
-role may look; ``certifier`` (or ``admin``) issues; only ``admin`` changes a status.
+Every action goes through the domain packages (:mod:`issuer.records`,
+:mod:`issuer.credentials`), with the API's role rules: any signed-in role may look;
+``certifier`` (or ``admin``) issues; only ``admin`` changes a status.
 Sessions are Flask's signed cookie (HttpOnly, SameSite=Lax, Secure under https) holding the
 account id, the sign-in time and a CSRF token; every POST must carry that token and, when
 the browser sends one, an ``Origin`` of this issuer.

@@ -483,8 +483,30 @@ def test_loader_accepts_the_minimal_file_it_builds_error_cases_from() -> None:
     programs = load_programs(DATA / "minimal.toml")
     program = programs["demo-program"]
     assert program.rules == (ProfessionRule(["RN"]), LicenseCheckedRule(90),
-                             DidacticModulesRule({"pharmacology": 1.0}))
+                             DidacticModulesRule({"pharmacology": 1.0}), WrittenExamRule(80.0, 12),
+                             PracticalExamRule(12))
     assert program.jurisdictions == {"US-NY": (CECreditsRule(2.0),)}
+
+
+@pytest.mark.parametrize(("old", "new", "missing"), [
+    ('  { kind = "practical_exam", valid_months = 12 },\n', "", "'practical_exam'"),
+    ('  { kind = "written_exam", pass_percent = 80.0, valid_months = 12 },\n'
+     '  { kind = "practical_exam", valid_months = 12 },\n', "", "'written_exam' and 'practical_exam'"),
+    ('{ kind = "practical_exam", valid_months = 12 }',
+     '{ kind = "practical_exam", valid_months = 12, professions = ["RN"] }', "'practical_exam'"),
+])
+def test_a_program_whose_credential_could_not_be_made_is_refused_at_start_up(
+    tmp_path: Path, old: str, new: str, missing: str
+) -> None:
+    """The credential reports the counted exams: without exam rules for every profession,
+    issuance could not build it, so the loader refuses the file, not issuance with a 500."""
+    path = tmp_path / "programs.toml"
+    path.write_text(_variant(old, new), "utf-8")
+    with pytest.raises(ConfigurationError) as refused:
+        load_programs(path)
+    message = str(refused.value)
+    assert "program 'demo-program'" in message and missing in message, message
+    assert "apply to every profession" in message
 
 
 def test_loader_refuses_a_file_that_is_not_toml(tmp_path: Path) -> None:
