@@ -9,13 +9,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
 
 from issuer.config import Config
 from issuer.errors import ValidationFailed
 from issuer.rules.programs import Program
 from keys import KeyStore
-from vc import jose
+from vc import jose, protocol
 
 
 @dataclass
@@ -48,15 +47,15 @@ class IssuerContext:
 
     def verify_url(self, credential_id: str) -> str:
         """The link in the QR code: the verifier's page for this credential."""
-        return f"{self.config.verifier_url}/v/{credential_id}?issuer={quote(self.config.issuer_url, safe='')}"
+        return protocol.verify_link(self.config.verifier_url, self.config.issuer_url, credential_id)
 
     def holder_url(self, credential_id: str) -> str:
         """The holder's page."""
-        return f"{self.config.issuer_url}/credentials/{credential_id}"
+        return self.config.issuer_url + protocol.holder_path(credential_id)
 
     def list_url(self, purpose: str, list_id: str) -> str:
         """Public URL of a status list."""
-        return f"{self.config.issuer_url}/status/{purpose}/{list_id}"
+        return self.config.issuer_url + protocol.status_list_path(purpose, list_id)
 
 
 def system_clock() -> datetime:

@@ -23,7 +23,7 @@ from issuer.rules.facts import Candidate
 from issuer.rules.programs import Program
 from issuer.store.models import Credential
 from vc import credential as vcc
-from vc import jose
+from vc import jose, protocol
 from vc.status_list import PURPOSES
 
 
@@ -244,12 +244,17 @@ def get_credential(session: Session, credential_id: str) -> Credential:
     return row
 
 
+def effective_status(row: Credential, now: datetime) -> str:
+    """The status a reader is told: ``expired`` for an active credential past its
+    ``validUntil``, otherwise the stored one."""
+    if row.status == "active" and row.valid_until.astimezone(UTC) < now:
+        return "expired"
+    return row.status
+
+
 def credential_json(ctx: IssuerContext, row: Credential) -> dict[str, Any]:
     """API form of a credential's metadata and current status."""
-    now = ctx.now()
-    state = row.status
-    if state == "active" and row.valid_until.astimezone(UTC) < now:
-        state = "expired"
+    state = effective_status(row, ctx.now())
     return {
         "id": row.id,
         "practitioner_id": row.practitioner_id,
@@ -270,7 +275,7 @@ def credential_json(ctx: IssuerContext, row: Credential) -> dict[str, Any]:
         ],
         "holder_url": ctx.holder_url(row.id),
         "verify_url": ctx.verify_url(row.id),
-        "jwt_url": f"{ctx.holder_url(row.id)}/jwt",
+        "jwt_url": ctx.config.issuer_url + protocol.credential_jwt_path(row.id),
         "qr_png_url": f"{ctx.holder_url(row.id)}/qr.png",
         "qr_svg_url": f"{ctx.holder_url(row.id)}/qr.svg",
     }

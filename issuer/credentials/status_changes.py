@@ -4,18 +4,17 @@ and the public lifecycle record anyone may read.
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from issuer import audit
 from issuer.context import IssuerContext
-from issuer.credentials.issuance import get_credential, lock_credential
+from issuer.credentials.issuance import effective_status, get_credential, lock_credential
 from issuer.credentials.status_lists import lock_lists, sign_list
 from issuer.errors import Conflict, ValidationFailed
 from issuer.store.models import Credential
-from vc.protocol import CATEGORIES
+from vc.protocol import CATEGORIES, PublicStatus, Successor
 
 
 def check_category(category: str | None) -> str:
@@ -107,26 +106,18 @@ def current_of(session: Session, row: Credential) -> Credential:
 
 
 def public_status(session: Session, ctx: IssuerContext, credential_id: str) -> dict[str, Any]:
-    """What anyone may know of a credential's lifecycle: status, public category, successor.
-
-    Never the private note or the free-text reason. Raises :class:`NotFound`.
-    """
+    """What anyone may know of a credential's lifecycle (:class:`vc.protocol.PublicStatus`):
+    status, public category, successor; never the private note or the free-text reason.
+    Raises :class:`NotFound`."""
     row = get_credential(session, credential_id)
-    state = row.status
-    if state == "active" and row.valid_until.astimezone(UTC) < ctx.now():
-        state = "expired"
-    public_reason = state in ("revoked", "suspended")
-    body: dict[str, Any] = {
-        "id": row.id,
-        "status": state,
-        "category": row.status_category if public_reason else None,
-        "category_text": CATEGORIES.get(row.status_category or "") if public_reason else None,
-        "superseded_by": None,
-        "current": None,
-    }
+    successor = None
     if row.status == "superseded":
         current = current_of(session, row)
-        body["superseded_by"] = row.superseded_by
-        body["current"] = {"id": current.id, "holder_url": ctx.holder_url(current.id),
-                           "verify_url": ctx.verify_url(current.id)}
-    return body
+        successor = Successor(current.id, ctx.holder_url(current.id), ctx.verify_url(current.id))
+    return PublicStatus(
+        id=row.id,
+        status=effective_status(row, ctx.now()),
+        category=row.status_category,
+        superseded_by=row.superseded_by if row.status == "superseded" else None,
+        current=successor,
+    ).to_json()

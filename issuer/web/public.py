@@ -10,6 +10,7 @@ from issuer.credentials import issuance, signing_keys, status_changes, status_li
 from issuer.errors import NotFound
 from issuer.web.edge import ctx, db, read_db
 from vc import credential as vcc
+from vc import protocol
 
 bp = Blueprint("public", __name__)
 
@@ -73,7 +74,7 @@ def index() -> str:
     return render_template("issuer/index.html", issuer_name=ctx().config.issuer_name)
 
 
-@bp.get("/.well-known/jwks.json")
+@bp.get(protocol.JWKS_PATH)
 def jwks() -> Response:
     """The public keys that verify credentials still in use (never a private member, never a
     compromised key). Cached for the status list ttl, so a compromise reaches verifiers as
@@ -81,7 +82,7 @@ def jwks() -> Response:
     return _public(jsonify(signing_keys.published_jwks(read_db(), ctx())), ctx().config.status_list_ttl)
 
 
-@bp.get("/status/credentials/<credential_id>")
+@bp.get(protocol.public_status_path("<credential_id>"))
 def credential_status(credential_id: str) -> Response:
     """Public lifecycle of one credential: status, public reason category, current successor."""
     body = status_changes.public_status(read_db(), ctx(), credential_id)
@@ -105,7 +106,7 @@ def program(program_id: str) -> Response:
     return _public(jsonify(found.describe()), 3600)
 
 
-@bp.get("/status/<purpose>/<list_id>")
+@bp.get(protocol.status_list_path("<purpose>", "<list_id>"))
 def status_list(purpose: str, list_id: str) -> Response:
     """A signed status list credential, with ttl-aligned caching and ETag."""
     found = status_lists.status_list(read_db(), ctx(), purpose, list_id)
@@ -120,7 +121,7 @@ def status_list(purpose: str, list_id: str) -> Response:
     return _public(response, ttl)
 
 
-@bp.get("/credentials/<credential_id>")
+@bp.get(protocol.holder_path("<credential_id>"))
 def holder_page(credential_id: str) -> str:
     """The holder's page: what the credential says, its QR code, downloads."""
     row = issuance.get_credential(read_db(), credential_id)
@@ -139,7 +140,7 @@ def holder_page(credential_id: str) -> str:
     )
 
 
-@bp.get("/credentials/<credential_id>/jwt")
+@bp.get(protocol.credential_jwt_path("<credential_id>"))
 def credential_jwt(credential_id: str) -> Response:
     """The credential as issued, ``application/vc+jwt``."""
     row = issuance.get_credential(read_db(), credential_id)

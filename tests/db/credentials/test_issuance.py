@@ -1,0 +1,73 @@
+"""Issuance: only the eligible, and one current credential per practitioner and program."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from issuer.credentials import issuance
+from issuer.errors import Conflict, NotEligible
+from issuer.store.models import Credential
+from tests.conftest import PROGRAM
+from tests.db.conftest import Domain
+
+pytestmark = pytest.mark.db
+
+
+def test_an_issued_credential_is_the_current_one_and_a_second_is_refused(domain: Domain) -> None:
+    person = domain.enrol()
+    row = issuance.issue(domain.session, domain.ctx, person, PROGRAM, "test")
+    assert issuance.current_credential(domain.session, person, PROGRAM, domain.ctx.now()) == row
+    with pytest.raises(Conflict) as refused:
+        issuance.issue(domain.session, domain.ctx, person, PROGRAM, "test")
+    assert refused.value.extensions["credential_id"] == row.id
+
+
+def test_the_ineligible_get_the_unmet_requirements_and_nothing_is_written(domain: Domain) -> None:
+    person = domain.enrol()
+    domain.clock.advance(days=400)  # exams and license check out of date
+    with pytest.raises(NotEligible) as refused:
+        issuance.issue(domain.session, domain.ctx, person, PROGRAM, "test")
+    assert refused.value.extensions["unmet"]
+    domain.session.rollback()
+    assert domain.session.scalars(select(Credential)).all() == []
+
+
+def test_an_expired_credential_gives_up_its_place_to_a_new_one(domain: Domain) -> None:
+    person = domain.enrol()
+    old = issuance.issue(domain.session, domain.ctx, person, PROGRAM, "test")
+    domain.clock.now = old.valid_until.replace(second=1)
+    assert issuance.effective_status(old, domain.ctx.now()) == "expired"
+    assert issuance.current_credential(domain.session, person, PROGRAM, domain.ctx.now()) is None
+    issuance.free_current_slot(domain.session, person, PROGRAM, domain.ctx.now())
+    assert old.is_current is None and old.status == "active"  # still what it was: an expired credential
+
+
+def test_a_second_current_row_is_refused_by_the_database_naming_the_first(domain: Domain) -> None:
+    """What a racing process meets: the place looked free, but the index says no."""
+    person = domain.enrol()
+    first = issuance.issue(domain.session, domain.ctx, person, PROGRAM, "test")
+    second = Credential(
+        id=str(uuid.uuid4()), practitioner_id=person, program_id=PROGRAM, kid="k", token="",
+        issued_at=first.issued_at, valid_from=first.valid_from, valid_until=first.valid_until,
+        status="active", issued_by="test", qr_png=b"", qr_svg="", is_current=True,
+    )
+    with pytest.raises(Conflict) as refused:
+        issuance.insert_current(domain.session, second)
+    assert refused.value.extensions["credential_id"] == first.id
+    # the transaction is still usable: the savepoint took the failed insert with it
+    assert domain.session.scalars(select(Credential.id)).all() == [first.id]
+
+
+@pytest.mark.parametrize(("status", "past_end", "expected"), [
+    ("active", False, "active"), ("active", True, "expired"), ("suspended", True, "suspended"),
+    ("revoked", True, "revoked"), ("superseded", False, "superseded"),
+])
+def test_the_status_a_reader_is_told(domain: Domain, status: str, past_end: bool, expected: str) -> None:
+    person = domain.enrol()
+    row = issuance.issue(domain.session, domain.ctx, person, PROGRAM, "test")
+    row.status = status
+    moment = row.valid_until.replace(second=1) if past_end else domain.ctx.now()
+    assert issuance.effective_status(row, moment) == expected
