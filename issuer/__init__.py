@@ -25,7 +25,7 @@ def create_app(
 ) -> Flask:
     """Build the issuer app: settings (defaults, ``ISSUER_*`` environment, ``test_config``),
     programs, keys and database are loaded once here; a problem stops start-up."""
-    from issuer.web import api, console, edge, holder, public
+    from issuer.web import api, badges, console, edge, holder, public
 
     settings = config_module.load(test_config)
     app = Flask(__name__, template_folder=str(TEMPLATES))
@@ -35,6 +35,7 @@ def create_app(
     edge.install(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(public.bp)
+    app.register_blueprint(badges.bp)
     holder.install(app)
     console.install(app, settings)
     return app

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from vc import protocol
 from vc.errors import InvalidClaims
+from vc.jsonld import REFRESH_TYPE
 
 VC_V2_CONTEXT = "https://www.w3.org/ns/credentials/v2"
 OB_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
@@ -34,6 +36,35 @@ PROFESSIONS = {
 def context_url(issuer_id: str) -> str:
     """URL of the context the issuer serves for our own terms."""
     return issuer_id.rstrip("/") + CONTEXT_PATH
+
+
+def refresh_service(issuer_id: str, credential_id: str) -> dict[str, str]:
+    """The ``refreshService`` of a credential: a GET on its ``id`` returns the current
+    credential of its chain (this one, or the one that superseded it). This is what the
+    ``refresh`` status purpose of the Bitstring Status List points a holder to."""
+    return {"id": issuer_id.rstrip("/") + protocol.refresh_path(credential_id), "type": REFRESH_TYPE}
+
+
+def accreditation(body: str, reference: str) -> dict[str, str]:
+    """The accreditation object: the body's name and its own reference for the program
+    (free text such as ``ECAC-2026-0042``, so ``identifier``, never ``id``, which VC 2.0
+    readers take for a URL)."""
+    return {"body": body, "identifier": reference}
+
+
+def with_current_shape(claims: dict[str, Any], issuer_id: str, credential_id: str) -> dict[str, Any]:
+    """A copy of an earlier credential's claims in today's shape, for a re-issue under
+    ``credential_id``: ``refreshService`` added, ``accreditation.id`` renamed."""
+    result = dict(claims)
+    result["refreshService"] = refresh_service(issuer_id, credential_id)
+    subject = result.get("credentialSubject")
+    if isinstance(subject, dict) and isinstance(subject.get("achievement"), dict):
+        achievement = dict(subject["achievement"])
+        old = achievement.get("accreditation")
+        if isinstance(old, dict) and "id" in old:
+            achievement["accreditation"] = accreditation(str(old.get("body", "")), str(old["id"]))
+        result["credentialSubject"] = {**subject, "achievement": achievement}
+    return result
 
 
 def timestamp(moment: datetime) -> str:
@@ -171,7 +202,7 @@ def build_claims(data: CredentialData) -> dict[str, Any]:
                 "description": ach.description,
                 "criteria": {"narrative": ach.criteria},
                 "creditsAvailable": ach.cme_credits,
-                "accreditation": {"body": ach.accreditation_body, "id": ach.accreditation_id},
+                "accreditation": accreditation(ach.accreditation_body, ach.accreditation_id),
             },
             "creditsEarned": res.ce_credits,
             "trainingResults": {
@@ -190,6 +221,7 @@ def build_claims(data: CredentialData) -> dict[str, Any]:
             "result": [{"type": ["Result"], "status": "Completed"}],
         },
         "credentialStatus": list(data.status),
+        "refreshService": refresh_service(data.issuer_id, data.credential_id),
     }
     credential["iss"] = data.issuer_id
     credential["iat"] = int(data.issued_at.timestamp())
@@ -318,7 +350,9 @@ def summary(checked: CheckedCredential) -> dict[str, Any]:
             "name": _get(subject, "achievement", "name"),
             "description": _get(subject, "achievement", "description"),
             "accreditation_body": _get(subject, "achievement", "accreditation", "body"),
-            "accreditation_id": _get(subject, "achievement", "accreditation", "id"),
+            # ``identifier`` since the accreditation reference stopped posing as a URL.
+            "accreditation_id": _get(subject, "achievement", "accreditation", "identifier")
+            or _get(subject, "achievement", "accreditation", "id"),
             "cme_credits": _get(subject, "achievement", "creditsAvailable"),
         },
         "results": {

@@ -67,14 +67,20 @@ class Verified:
 KeyLookup = Callable[[str], PyJWK | None]
 
 
-def sign(payload: Mapping[str, Any], signer: Signer, *, typ: str, cty: str | None = None) -> str:
-    """Sign ``payload`` as a compact JWS with header ``alg``, ``typ``, ``cty``, ``kid``."""
+def sign(
+    payload: Mapping[str, Any], signer: Signer, *, typ: str, cty: str | None = None, kid: str | None = None
+) -> str:
+    """Sign ``payload`` as a compact JWS with header ``alg``, ``typ``, ``cty``, ``kid``.
+
+    ``kid`` defaults to the signer's (an RFC 7638 thumbprint); a profile that wants a
+    dereferenceable key URL (Open Badges 3.0) passes that URL instead.
+    """
     if signer.alg not in SUPPORTED_ALGORITHMS:
         raise UnsupportedAlgorithm(f"signing algorithm {signer.alg} is not supported")
     header: dict[str, str] = {"alg": signer.alg, "typ": typ}
     if cty is not None:
         header["cty"] = cty
-    header["kid"] = signer.kid
+    header["kid"] = signer.kid if kid is None else kid
     encoded_header = b64url_encode(compact_json(header))
     signing_input = f"{encoded_header}.{b64url_encode(compact_json(dict(payload)))}"
     signature = signer.sign(signing_input.encode("ascii"))

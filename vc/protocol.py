@@ -53,6 +53,21 @@ def credential_jwt_path(credential_id: str) -> str:
     return f"{holder_path(credential_id)}/jwt"
 
 
+def refresh_path(credential_id: str) -> str:
+    """Path of a credential's ``refreshService``: the current credential of its chain."""
+    return f"/credentials/{credential_id}/refresh"
+
+
+def ob3_path(credential_id: str) -> str:
+    """Path of a credential's Open Badges 3.0 profile (1EdTech JWT rules)."""
+    return f"/credentials/{credential_id}/ob3"
+
+
+def key_path(kid: str) -> str:
+    """Path of one public JWK (the OB 3.0 ``kid`` URL dereferences to it)."""
+    return f"/keys/{kid}"
+
+
 def public_status_path(credential_id: str) -> str:
     """The public lifecycle record of a credential, under the issuer's URL."""
     return f"{STATUS_PREFIX}credentials/{credential_id}"

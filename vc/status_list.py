@@ -196,10 +196,16 @@ def list_credential(
     valid_from: str,
     valid_until: str,
     ttl_ms: int,
+    context: list[str] | None = None,
 ) -> dict[str, Any]:
-    """The ``BitstringStatusListCredential`` payload for one list (sign it like a credential)."""
+    """The ``BitstringStatusListCredential`` payload for one list (sign it like a credential).
+
+    ``context`` is the ``@context`` (default: the VC 2.0 base context alone); an issuer
+    whose ``issuer`` object or JWT claims use terms beyond the base context names the
+    contexts that define them.
+    """
     return {
-        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "@context": list(context) if context else ["https://www.w3.org/ns/credentials/v2"],
         "id": list_url,
         "type": ["VerifiableCredential", LIST_CREDENTIAL_TYPE],
         "issuer": issuer,

@@ -126,6 +126,8 @@ def sign_list(session: Session, ctx: IssuerContext, status_list: StatusList) -> 
         valid_from=vcc.timestamp(now),
         valid_until=vcc.timestamp(now + STATUS_LIST_VALIDITY),
         ttl_ms=ctx.config.status_list_ttl * 1000,
+        # The issuer profile's ``Profile`` is an Open Badges term and ``jti`` one of ours.
+        context=[vcc.VC_V2_CONTEXT, vcc.OB_CONTEXT, vcc.context_url(ctx.config.issuer_url)],
     )
     payload.update(
         iss=ctx.config.issuer_url,

@@ -112,13 +112,13 @@ def _reissue_one(session: Session, ctx: IssuerContext, old: Credential, actor: s
         is_current=was_current,
     )
     insert_current(session, new)
-    claims = dict(payload)
+    claims = vcc.with_current_shape(payload, ctx.config.issuer_url, credential_id)
     claims.update(
         id=f"urn:uuid:{credential_id}",
         jti=f"urn:uuid:{credential_id}",
         iat=int(now.timestamp()),
         credentialStatus=[allocate(session, ctx, p, credential_id) for p in PURPOSES],
-        credentialSubject=_subject_from(old.practitioner, payload["credentialSubject"]),
+        credentialSubject=_subject_from(old.practitioner, claims["credentialSubject"]),
     )
     new.token = jose.sign(claims, ctx.signer, typ=vcc.TYP, cty=vcc.CTY)
     audit.record(session, at=ctx.now(), actor=actor, action="issue", target=f"credential:{new.id}",

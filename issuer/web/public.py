@@ -10,56 +10,12 @@ from issuer.credentials import issuance, signing_keys, status_changes, status_li
 from issuer.errors import NotFound
 from issuer.web.edge import ctx, db, read_db
 from vc import credential as vcc
-from vc import protocol
+from vc import jsonld, protocol
 
 bp = Blueprint("public", __name__)
 
-CONTEXT_DOCUMENT = {
-    "@context": {
-        "@protected": True,
-        "bxc": "https://botox-credentials.example/vocab#",
-        "givenName": "https://schema.org/givenName",
-        "familyName": "https://schema.org/familyName",
-        "profession": "bxc:profession",
-        "professionName": "bxc:professionName",
-        "license": {
-            "@id": "bxc:license",
-            "@context": {
-                "jurisdiction": "bxc:jurisdiction",
-                "number": "bxc:licenseNumber",
-                "statusAtCheck": "bxc:licenseStatusAtCheck",
-                "expiresOn": {
-                    "@id": "bxc:licenseExpiresOn",
-                    "@type": "https://www.w3.org/2001/XMLSchema#date",
-                },
-                "checkedOn": {
-                    "@id": "bxc:licenseCheckedOn",
-                    "@type": "https://www.w3.org/2001/XMLSchema#date",
-                },
-                "checkedSource": {"@id": "bxc:licenseCheckedSource", "@type": "@id"},
-            },
-        },
-        "accreditation": {
-            "@id": "bxc:accreditation",
-            "@context": {"body": "bxc:accreditationBody", "id": "bxc:accreditationId"},
-        },
-        "trainingResults": {
-            "@id": "bxc:trainingResults",
-            "@context": {
-                "didacticHours": "bxc:didacticHours",
-                "didacticModules": "bxc:didacticModules",
-                "handsOnHours": "bxc:handsOnHours",
-                "supervisedInjections": "bxc:supervisedInjections",
-                "liveModels": "bxc:liveModels",
-                "writtenExam": "bxc:writtenExam",
-                "practicalExam": "bxc:practicalExam",
-                "passed": "bxc:passed",
-                "date": "bxc:date",
-                "examiner": "bxc:examiner",
-            },
-        },
-    }
-}
+#: Our JSON-LD context: defined once, in the pure package, so tests and docs read the same.
+CONTEXT_DOCUMENT = jsonld.CONTEXT_DOCUMENT
 
 
 def _public(response: Response, max_age: int) -> Response:
