@@ -7,6 +7,7 @@ migrated once per session with Alembic and emptied after every test.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -158,6 +159,10 @@ def practitioner_body(**overrides: Any) -> dict[str, Any]:
         },
     }
     license_overrides = overrides.pop("license", {})
+    if overrides.get("email", body["email"]) != body["email"]:
+        # A license identifies a practitioner: another person gets another license number.
+        digest = hashlib.sha256(overrides["email"].encode()).hexdigest()
+        body["license"] = {**body["license"], "number": f"RN-{int(digest[:8], 16) % 1_000_000:06d}"}
     body.update(overrides)
     body["license"] = {**body["license"], **license_overrides}
     return body

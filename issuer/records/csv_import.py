@@ -31,7 +31,7 @@ from issuer.records.csv_format import (
     same_person,
 )
 from issuer.records.evidence import new_record
-from issuer.records.practitioners import initial_license_check, license_of, new_practitioner
+from issuer.records.practitioners import by_licenses, initial_license_check, license_of, new_practitioner
 from issuer.store.models import Practitioner, Record
 
 
@@ -56,12 +56,8 @@ def import_csv(
         result = parse_row(line, row)
         parsed.append(Line(line, "refused", errors=result) if isinstance(result, list) else result)
 
-    keys = {p.key for p in parsed if isinstance(p, Parsed)}
-    known = {
-        k: p
-        for p in session.scalars(select(Practitioner).order_by(Practitioner.created_at))
-        if (k := (p.license_jurisdiction, p.license_number)) in keys
-    }
+    # The same identity as the API's: one practitioner per license (jurisdiction, number).
+    known = by_licenses(session, (p.key for p in parsed if isinstance(p, Parsed)))
     import_keys = {id(p): _keys_of(p) for p in parsed if isinstance(p, Parsed) and p.record is not None}
     on_file = _existing_import_keys(session, [k for k, _ in import_keys.values()])
     latest_check = {k: license_of(p).checked_on for k, p in known.items()}

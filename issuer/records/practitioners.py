@@ -1,26 +1,34 @@
 """Practitioners: registration with the license as checked, lookup, the API form, and the
 facts eligibility reads of them (:func:`candidate_of`).
+
+A license (jurisdiction + number, :func:`license_key`) identifies a practitioner: the API
+and the CSV import find people by it, and a unique constraint refuses a second one.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from issuer.context import IssuerContext
-from issuer.errors import NotFound
-from issuer.records.schemas import PractitionerIn
+from issuer.errors import Conflict, NotFound
+from issuer.records.schemas import PractitionerIn, refuse_future_check
 from issuer.rules.facts import Candidate, LicenseFacts, RecordFacts, current_license
 from issuer.store.models import Practitioner, Record
 from vc import credential as vcc
 
 
 def new_practitioner(body: PractitionerIn, now: datetime, actor: str) -> Practitioner:
-    """A practitioner row from a validated registration (not yet added to a session)."""
+    """A practitioner row from a validated registration (not yet added to a session);
+    :class:`ValidationFailed` if the license was checked after ``now``."""
     lic = body.license
+    refuse_future_check(lic, now.date())
     return Practitioner(
         id=str(uuid.uuid4()),
         given_name=body.given_name,
@@ -38,14 +46,60 @@ def new_practitioner(body: PractitionerIn, now: datetime, actor: str) -> Practit
     )
 
 
+LicenseKey = tuple[str, str]
+
+
+def license_key(jurisdiction: str, number: str) -> LicenseKey:
+    """The identity of a practitioner: their license's (jurisdiction, number)."""
+    return (jurisdiction, number)
+
+
+def by_licenses(session: Session, keys: Iterable[LicenseKey]) -> dict[LicenseKey, Practitioner]:
+    """The practitioners registered with any of ``keys``, by license."""
+    wanted = set(keys)
+    if not wanted:
+        return {}
+    found: dict[LicenseKey, Practitioner] = {}
+    numbers = sorted({number for _, number in wanted})
+    for start in range(0, len(numbers), 500):
+        query = select(Practitioner).where(Practitioner.license_number.in_(numbers[start : start + 500]))
+        for p in session.scalars(query):
+            key = license_key(p.license_jurisdiction, p.license_number)
+            if key in wanted:
+                found[key] = p
+    return found
+
+
+def already_registered(existing: Practitioner) -> Conflict:
+    """The answer to a registration of a license that is already on file."""
+    return Conflict(
+        f"license {existing.license_jurisdiction} {existing.license_number} is already registered "
+        f"to practitioner {existing.id}",
+        practitioner_id=existing.id,
+    )
+
+
 def create_practitioner(
     session: Session, ctx: IssuerContext, body: PractitionerIn, actor: str
 ) -> Practitioner:
-    """Register a practitioner with their license as checked."""
+    """Register a practitioner with their license as checked. Raises :class:`Conflict`
+    (``practitioner_id``: the existing one) if the license is already registered; the
+    unique constraint decides between concurrent registrations."""
+    key = license_key(body.license.jurisdiction, body.license.number)
+    existing = by_licenses(session, [key]).get(key)
+    if existing is not None:
+        raise already_registered(existing)
     practitioner = new_practitioner(body, ctx.now(), actor)
     session.add(practitioner)
     session.add(initial_license_check(practitioner))
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        winner = by_licenses(session, [key]).get(key)
+        if winner is None:
+            raise
+        raise already_registered(winner) from None
     return practitioner
 
 

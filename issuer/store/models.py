@@ -64,9 +64,12 @@ class Base(DeclarativeBase):
 
 
 class Practitioner(Base):
-    """A candidate: a licensed medical professional."""
+    """A candidate: a licensed medical professional, one per license (jurisdiction + number)."""
 
     __tablename__ = "practitioners"
+    __table_args__ = (
+        UniqueConstraint("license_jurisdiction", "license_number", name="uq_practitioners_license"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     given_name: Mapped[str] = mapped_column(String(100))

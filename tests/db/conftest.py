@@ -24,8 +24,13 @@ class Domain:
     ctx: IssuerContext
     clock: FakeClock
 
-    def enrol(self, n: int = 0) -> str:
-        """A practitioner with complete records (as of the fake clock's day); the id."""
+    enrolled: int = 0
+
+    def enrol(self, n: int | None = None) -> str:
+        """A practitioner with complete records (as of the fake clock's day); the id. Each
+        call registers another person (another license) unless ``n`` names one."""
+        if n is None:
+            n, self.enrolled = self.enrolled, self.enrolled + 1
         body = practitioner_body(email=f"p{n}@example.org", license={"number": f"RN-{500000 + n}"})
         person = practitioners.create_practitioner(
             self.session, self.ctx, schemas.parse(schemas.PractitionerIn, body), "test")
