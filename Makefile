@@ -23,7 +23,7 @@ run: venv
 test: venv system-deps lint typecheck imports
 	$(PY) -m pytest
 
-## chromium, chromium-driver, poppler-utils, fonts-dejavu-core (apt-get, when root and missing).
+## chromium, chromium-driver, poppler-utils, fonts-noto-core, fonts-noto-cjk, fonts-dejavu-core (apt-get, when root and missing).
 system-deps:
 	@bash scripts/system-deps.sh
 

@@ -22,3 +22,13 @@ def require_tool(name: str, package: str) -> str:
     if os.environ.get("CI") or os.environ.get("BXC_REQUIRE_SYSTEM_TOOLS"):
         pytest.fail(message)
     pytest.skip(message)
+
+
+def require_file(path: os.PathLike[str] | str, package: str) -> str:
+    """A file a Debian package installs (a font); fails in CI, skips locally, when absent."""
+    if os.path.exists(path):
+        return os.fspath(path)
+    message = f"{path} is missing: install Debian's {package} (make test does it as root)"
+    if os.environ.get("CI") or os.environ.get("BXC_REQUIRE_SYSTEM_TOOLS"):
+        pytest.fail(message)
+    pytest.skip(message)

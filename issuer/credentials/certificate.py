@@ -1,28 +1,141 @@
-"""The printable PDF certificate (A4 or US Letter), rendered once per credential and paper.
+"""The printable PDF certificate (A4 or US Letter), and :func:`signed_view`: what a
+credential says, read from its signed token, never from the live database row.
 
-Made with fpdf2. The QR code is the one stored at issuance, printed 40 mm wide (at least
-25 mm scans reliably from paper). The certificate carries no status of its own: its QR code
-opens the verifier, which shows the live status.
+Made with fpdf2, with HarfBuzz text shaping (``uharfbuzz``) and Noto fonts, so a name in any
+script prints: Latin, Chinese, Japanese, Korean, Arabic and Hebrew (joined and right to left).
+The QR code is the one stored at issuance, printed 40 mm wide (at least 25 mm scans reliably
+from paper); it opens the verifier, which shows the live status.
+
+A current certificate is rendered once per paper size and kept. A revoked, suspended,
+superseded or expired one is never offered clean: it is rendered on request with a stamp
+across the page saying so (and, when superseded, where the current one is).
 """
 
 from __future__ import annotations
 
 import io
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from fpdf import FPDF
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from issuer.context import IssuerContext
+from issuer.credentials.issuance import effective_status, get_credential
+from issuer.credentials.status_changes import public_status
 from issuer.errors import NotFound
 from issuer.store.models import Credential, CredentialDocument
-from vc.credential import PROFESSIONS
+from vc import credential as vcc
+from vc import jose
 
 PAPERS = {"a4": "A4", "letter": "Letter"}
 QR_MM = 40
-_FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"),)
+#: Stored documents are keyed by this prefix: PDFs rendered by earlier versions (from the
+#: live database row, without the script fonts) are never served again.
+DOCUMENT_KIND = "pdf2-{paper}"
+
+#: Fonts, first found wins: (family, regular, bold). The first family is the main one; the
+#: others are fallbacks for the scripts it lacks, loaded only when a text needs them.
+_NOTO = Path("/usr/share/fonts/truetype/noto")
+_NOTO_CJK = Path("/usr/share/fonts/opentype/noto")
+_DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
+MAIN_FONTS = (
+    ("NotoSans", _NOTO / "NotoSans-Regular.ttf", _NOTO / "NotoSans-Bold.ttf"),
+    ("DejaVu", _DEJAVU / "DejaVuSans.ttf", _DEJAVU / "DejaVuSans-Bold.ttf"),
+)
+#: Script (first word of the Unicode character name) -> fallback font.
+SCRIPT_FONTS = {
+    "ARABIC": ("NotoSansArabic", _NOTO / "NotoSansArabic-Regular.ttf", _NOTO / "NotoSansArabic-Bold.ttf"),
+    "HEBREW": ("NotoSansHebrew", _NOTO / "NotoSansHebrew-Regular.ttf", _NOTO / "NotoSansHebrew-Bold.ttf"),
+    "CJK": ("NotoSansCJK", _NOTO_CJK / "NotoSansCJK-Regular.ttc", _NOTO_CJK / "NotoSansCJK-Bold.ttc"),
+}
+_CJK_WORDS = ("CJK", "HIRAGANA", "KATAKANA", "HANGUL", "IDEOGRAPHIC", "FULLWIDTH", "HALFWIDTH", "BOPOMOFO")
+
+#: What the stamp across a certificate that is not current says.
+STAMPS = {
+    "revoked": ("REVOKED", "This certificate has been revoked by the issuer and is not valid."),
+    "suspended": ("SUSPENDED", "This certificate is suspended by the issuer and not valid while suspended."),
+    "superseded": ("SUPERSEDED", "This certificate was replaced by a newer one and is not valid."),
+    "expired": ("EXPIRED", "This certificate has expired and is no longer valid."),
+}
+
+
+@dataclass(frozen=True)
+class SignedView:
+    """What a credential says, as signed (the holder page and the PDF show only this)."""
+
+    id: str
+    issuer_name: str
+    given_name: str
+    family_name: str
+    profession: str
+    profession_name: str
+    license_jurisdiction: str
+    license_number: str
+    program_id: str
+    program_name: str
+    accreditation_body: str
+    accreditation_id: str
+    credits_available: float | None
+    credits_earned: float | None
+    valid_from: datetime
+    valid_until: datetime
+
+    @property
+    def name(self) -> str:
+        """The holder's full name."""
+        return f"{self.given_name} {self.family_name}"
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def signed_view(row: Credential) -> SignedView:
+    """The credential's own claims, read from the token the issuer signed and stored.
+
+    Raises :class:`vc.errors.InvalidClaims` or :class:`vc.errors.MalformedToken` if the stored
+    token is not one of ours (it always is: the issuer wrote it).
+    """
+    _, payload = jose.split(row.token)
+    checked = vcc.check_claims(payload)
+    subject: dict[str, Any] = payload["credentialSubject"]
+    lic = _object(subject.get("license"))
+    achievement = _object(subject.get("achievement"))
+    accreditation = _object(achievement.get("accreditation"))
+    issuer = _object(payload.get("issuer"))
+    profession = _str(subject.get("profession"))
+    return SignedView(
+        id=checked.uuid,
+        issuer_name=_str(issuer.get("name")),
+        given_name=_str(subject.get("givenName")),
+        family_name=_str(subject.get("familyName")),
+        profession=profession,
+        profession_name=_str(subject.get("professionName")) or vcc.PROFESSIONS.get(profession, profession),
+        license_jurisdiction=_str(lic.get("jurisdiction")),
+        license_number=_str(lic.get("number")),
+        program_id=_str(achievement.get("humanCode")),
+        program_name=_str(achievement.get("name")),
+        accreditation_body=_str(accreditation.get("body")),
+        accreditation_id=_str(accreditation.get("id")),
+        credits_available=_number(achievement.get("creditsAvailable")),
+        credits_earned=_number(subject.get("creditsEarned")),
+        valid_from=checked.valid_from,
+        valid_until=checked.valid_until,
+    )
 
 
 def _date(moment: datetime) -> str:
@@ -30,28 +143,64 @@ def _date(moment: datetime) -> str:
     return f"{moment.day} {moment.strftime('%B %Y')}"
 
 
-def _fonts(pdf: FPDF) -> tuple[str, bool]:
-    """A Unicode font when the system has DejaVu (any name prints), else core Helvetica."""
-    for folder in _FONT_DIRS:
-        regular, bold = folder / "DejaVuSans.ttf", folder / "DejaVuSans-Bold.ttf"
+def scripts_of(texts: Iterable[str]) -> set[str]:
+    """The scripts among :data:`SCRIPT_FONTS` that ``texts`` use."""
+    found: set[str] = set()
+    for text in texts:
+        for char in text:
+            if ord(char) < 0x0590:
+                continue
+            name = unicodedata.name(char, "")
+            if name.startswith("ARABIC"):
+                found.add("ARABIC")
+            elif name.startswith("HEBREW"):
+                found.add("HEBREW")
+            elif name.startswith(_CJK_WORDS):
+                found.add("CJK")
+    return found
+
+
+def _fonts(pdf: FPDF, texts: Iterable[str]) -> str | None:
+    """Load the main font and the fallbacks ``texts`` need; the main family, or ``None``
+    when the system has no Unicode font (core Helvetica, Latin-1 only, is used then)."""
+    family = None
+    for name, regular, bold in MAIN_FONTS:
         if regular.exists() and bold.exists():
-            pdf.add_font("DejaVu", "", str(regular))
-            pdf.add_font("DejaVu", "B", str(bold))
-            return "DejaVu", True
-    return "Helvetica", False
+            pdf.add_font(name, "", str(regular))
+            pdf.add_font(name, "B", str(bold))
+            family = name
+            break
+    if family is None:
+        return None
+    fallbacks = []
+    for script in sorted(scripts_of(texts)):
+        # Only the bold face: names are set bold, and parsing a CJK collection takes a second.
+        name, _, bold = SCRIPT_FONTS[script]
+        if bold.exists():
+            pdf.add_font(name, "B", str(bold))
+            fallbacks.append(name)
+    if fallbacks:
+        pdf.set_fallback_fonts(fallbacks, exact_match=False)
+    pdf.set_text_shaping(True)
+    return family
 
 
-def render(ctx: IssuerContext, row: Credential, paper: str) -> bytes:
-    """The certificate of ``row`` as PDF bytes on ``paper`` (``a4`` or ``letter``)."""
-    program = ctx.programs.get(row.program_id)
-    practitioner = row.practitioner
+def render(
+    ctx: IssuerContext, view: SignedView, qr_png: bytes, paper: str, *, state: str = "active",
+    current_url: str | None = None,
+) -> bytes:
+    """The certificate of ``view`` as PDF bytes on ``paper`` (``a4`` or ``letter``); stamped
+    when ``state`` is not ``active`` (``current_url``: the holder page of the successor)."""
     pdf = FPDF(orientation="portrait", unit="mm", format=PAPERS[paper])
     pdf.set_auto_page_break(False)
     pdf.set_margins(20, 20, 20)
-    pdf.set_title("Training certificate")
-    pdf.set_author(ctx.config.issuer_name)
+    pdf.set_title("Training certificate" if state == "active" else f"Training certificate ({state})")
+    pdf.set_author(view.issuer_name or ctx.config.issuer_name)
     pdf.add_page()
-    family, unicode_ok = _fonts(pdf)
+    name = view.name
+    family = _fonts(pdf, [name, view.program_name, view.issuer_name, view.accreditation_body])
+    unicode_ok = family is not None
+    family = family or "Helvetica"
 
     def text(value: str) -> str:
         return value if unicode_ok else value.encode("latin-1", "replace").decode("latin-1")
@@ -66,64 +215,78 @@ def render(ctx: IssuerContext, row: Credential, paper: str) -> bytes:
         pdf.multi_cell(width, size * 0.5, text(value), align="C", new_x="LMARGIN", new_y="NEXT")
         pdf.ln(gap)
 
+    issuer_name = view.issuer_name or ctx.config.issuer_name
     pdf.set_y(28)
+    if state != "active":
+        word, sentence = STAMPS.get(state, (state.upper(), f"This certificate is {state} and is not valid."))
+        pdf.set_text_color(180, 20, 20)
+        line(f"{word}: {sentence}", 11, bold=True, gap=1)
+        if current_url:
+            line(f"Current certificate: {current_url}", 8, gap=3)
+        else:
+            pdf.ln(2)
     pdf.set_text_color(31, 79, 209)
-    line(ctx.config.issuer_name, 13, bold=True, gap=6)
+    line(issuer_name, 13, bold=True, gap=6)
     pdf.set_text_color(20, 20, 24)
     line("Certificate of training", 26, bold=True, gap=8)
     line("This certifies that", 12)
-    line(f"{practitioner.given_name} {practitioner.family_name}", 24, bold=True)
-    line(
-        f"{PROFESSIONS.get(practitioner.profession, practitioner.profession)}, "
-        f"license {practitioner.license_jurisdiction}",
-        11,
-        gap=6,
-    )
+    line(name, 24, bold=True)
+    line(f"{view.profession_name}, license {view.license_jurisdiction}", 11, gap=6)
     line("has met every requirement of", 12)
-    line(program.name if program else row.program_id, 17, bold=True, gap=4)
-    if program is not None:
-        line(
-            f"Accredited by {program.accreditation_body} ({program.accreditation_id}) · "
-            f"{program.cme_credits:g} CME credits",
-            11,
-            gap=6,
-        )
+    line(view.program_name or view.program_id, 17, bold=True, gap=4)
+    if view.accreditation_body:
+        suffix = f" ({view.accreditation_id})" if view.accreditation_id else ""
+        line(f"Accredited by {view.accreditation_body}{suffix}", 11, gap=1)
+    if view.credits_earned is not None:
+        line(f"{view.credits_earned:g} CME credits", 11, gap=1)
+    pdf.ln(5)
     line(
-        f"Issued {_date(row.valid_from)} · Valid until {_date(row.valid_until)} (dates in UTC)",
+        f"Issued {_date(view.valid_from)} · Valid until {_date(view.valid_until)} (dates in UTC)",
         11,
         gap=2,
     )
-    line(f"Issued by {ctx.config.issuer_name}", 11, gap=2)
-    pdf.set_font(family, "", 9)
-    line(f"Credential id {row.id}", 9, gap=8)
+    line(f"Issued by {issuer_name}", 11, gap=2)
+    line(f"Credential id {view.id}", 9, gap=8)
 
     qr_top = pdf.get_y()
-    pdf.image(io.BytesIO(row.qr_png), x=(pdf.w - QR_MM) / 2, y=qr_top, w=QR_MM, h=QR_MM)
+    pdf.image(io.BytesIO(qr_png), x=(pdf.w - QR_MM) / 2, y=qr_top, w=QR_MM, h=QR_MM)
     pdf.set_y(qr_top + QR_MM + 4)
     line("Scan this QR code to see the live status of this certificate", 11, bold=True, gap=1)
     line("(current, suspended, revoked or expired) on an independent verification page:", 10, gap=1)
-    line(ctx.verify_url(row.id), 8, gap=6)
+    line(ctx.verify_url(view.id), 8, gap=6)
     pdf.set_text_color(80, 83, 94)
     line(
         "A training certification, not a license to practise. Check the practitioner's "
         "license with the state board.",
         9,
     )
+    if state != "active":
+        word = STAMPS.get(state, (state.upper(), ""))[0]
+        pdf.set_font(family, "B", 72)
+        with pdf.local_context(text_color=(200, 30, 30), fill_opacity=0.35):
+            with pdf.rotation(angle=35, x=pdf.w / 2, y=pdf.h / 2):
+                stamp_width = pdf.get_string_width(word)
+                pdf.text(pdf.w / 2 - stamp_width / 2, pdf.h / 2 + 10, word)
     return bytes(pdf.output())
 
 
 def certificate(session: Session, ctx: IssuerContext, credential_id: str, paper: str) -> bytes:
-    """The stored PDF of a credential, rendering and storing it the first time."""
+    """The PDF of a credential as signed: a current one is rendered once and stored; one that
+    is not current is rendered on request, stamped. Raises :class:`NotFound`."""
     if paper not in PAPERS:
         raise NotFound(f"no paper size {paper!r} (use a4 or letter)")
-    row = session.get(Credential, credential_id) if len(credential_id) <= 36 else None
-    if row is None:
-        raise NotFound(f"no credential {credential_id!r}")
-    kind = f"pdf-{paper}"
+    row = get_credential(session, credential_id)
+    state = effective_status(row, ctx.now())
+    view = signed_view(row)
+    if state != "active":
+        current = public_status(session, ctx, row.id).get("current")
+        current_url = current.get("holder_url") if isinstance(current, dict) else None
+        return render(ctx, view, row.qr_png, paper, state=state, current_url=current_url)
+    kind = DOCUMENT_KIND.format(paper=paper)
     stored = session.get(CredentialDocument, (row.id, kind))
     if stored is not None:
         return stored.content
-    content = render(ctx, row, paper)
+    content = render(ctx, view, row.qr_png, paper)
     try:
         document = CredentialDocument(credential_id=row.id, kind=kind, content=content, created_at=ctx.now())
         session.add(document)
@@ -131,3 +294,4 @@ def certificate(session: Session, ctx: IssuerContext, credential_id: str, paper:
     except IntegrityError:  # rendered concurrently by another request: keep theirs
         session.rollback()
     return content
+

@@ -51,7 +51,10 @@ def _results(program: Program, candidate: Candidate, today: date) -> vcc.Trainin
         live_models=sum(int(r.data["live_models"]) for r in hands_on),
         written_exam=vcc.ExamResult(taken_on=best_written.on),
         practical_exam=vcc.ExamResult(taken_on=practical.on, examiner=str(practical.data["examiner"])),
-        ce_credits=sum(float(r.data["credits"]) for r in candidate.of_kind("ce_credits")),
+        # creditsEarned: the CME credits this program awards on completion, the same number as
+        # the achievement's creditsAvailable and every page; continuing-education credits earned
+        # elsewhere are eligibility evidence (a ce_credits rule), not credits of this program.
+        ce_credits=program.cme_credits,
     )
 
 

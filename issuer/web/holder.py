@@ -19,14 +19,16 @@ LINKEDIN_ADD = "https://www.linkedin.com/profile/add"
 
 @bp.get("/credentials/<credential_id>/certificate.pdf")
 def certificate_pdf(credential_id: str) -> Response:
-    """The one-page PDF certificate, ``?paper=a4`` (default) or ``?paper=letter``."""
+    """The one-page PDF certificate, ``?paper=a4`` (default) or ``?paper=letter``: what was
+    signed, stamped when the credential is not current. Cached no longer than a status list,
+    so a revocation reaches a re-download as fast as it reaches a verifier."""
     paper = request.args.get("paper", "a4")
     content = certificate(db(), ctx(), credential_id, paper)
     response = Response(content, mimetype="application/pdf")
     response.headers["Content-Disposition"] = (
         f'attachment; filename="certificate-{credential_id}-{paper}.pdf"'
     )
-    response.headers["Cache-Control"] = "public, max-age=86400"
+    response.headers["Cache-Control"] = f"public, max-age={ctx().config.status_list_ttl}"
     return response
 
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC
-
 from flask import Blueprint, Response, jsonify, render_template, request
 
-from issuer.credentials import issuance, signing_keys, status_changes, status_lists
+from issuer.credentials import certificate, issuance, qr, signing_keys, status_changes, status_lists
 from issuer.errors import NotFound
 from issuer.web.edge import ctx, db, read_db
 from vc import credential as vcc
@@ -79,7 +77,8 @@ def status_list(purpose: str, list_id: str) -> Response:
 
 @bp.get(protocol.holder_path("<credential_id>"))
 def holder_page(credential_id: str) -> str:
-    """The holder's page: what the credential says, its QR code, downloads."""
+    """The holder's page: what the credential says as signed (never the live practitioner
+    row, which a correction may have changed since), its live status, QR code, downloads."""
     row = issuance.get_credential(read_db(), credential_id)
     # The free-text reason and the note are private: they never reach a public page.
     private = ("status_reason", "status_note")
@@ -88,11 +87,8 @@ def holder_page(credential_id: str) -> str:
         "issuer/credential.html",
         info=info,
         lifecycle=status_changes.public_status(read_db(), ctx(), row.id),
-        practitioner=row.practitioner,
-        program=ctx().programs.get(row.program_id),
-        issuer_name=ctx().config.issuer_name,
-        valid_until=row.valid_until.astimezone(UTC),
-        valid_from=row.valid_from.astimezone(UTC),
+        signed=certificate.signed_view(row),
+        stamps=certificate.STAMPS,
     )
 
 
@@ -118,8 +114,9 @@ def qr_png(credential_id: str) -> Response:
 
 @bp.get("/credentials/<credential_id>/qr.svg")
 def qr_svg(credential_id: str) -> Response:
-    """The QR code (SVG) of the verify link, rendered once at issuance."""
+    """The QR code (SVG) of the verify link, rendered once at issuance; always on an opaque
+    white background with its quiet zone."""
     row = issuance.get_credential(read_db(), credential_id)
-    response = Response(row.qr_svg, mimetype="image/svg+xml")
+    response = Response(qr.with_background(row.qr_svg), mimetype="image/svg+xml")
     response.headers["Cache-Control"] = "public, max-age=86400"
     return response
