@@ -4,7 +4,7 @@
 active key; a retired key while any credential it signed is within its validity period
 plus :data:`KEY_PUBLISH_GRACE`, or while a status list it may have signed can still be in
 use. Rotation, retirement and compromise re-sign every status list and are audited, all
-in one transaction with the key files (:func:`key_change`).
+in one transaction with the key files (:func:`_key_change`).
 """
 
 from __future__ import annotations

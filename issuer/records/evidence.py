@@ -21,7 +21,7 @@ from vc import credential as vcc
 
 
 def add_record(session: Session, ctx: IssuerContext, practitioner_id: str, body: Any, actor: str) -> Record:
-    """Store one record (validated by :mod:`issuer.schemas`) and commit.
+    """Store one record (validated by :mod:`issuer.records.schemas`) and commit.
 
     Raises :class:`ValidationFailed` for an unknown program, a future date or a bad
     ``supersedes``; :class:`Conflict` if the superseded record already has a correction.
