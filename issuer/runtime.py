@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from issuer.config import Config
 from issuer.context import IssuerContext, system_clock
 from issuer.errors import ConfigurationError
-from issuer.keyring import KeyRing
+from issuer.keyring import KeyRing, NoActiveKey
 from issuer.rules.programs import load_programs
 from issuer.store.db import make_engine, make_sessionmaker, readers
 from keys import KeyStore, KeyStoreError
@@ -56,10 +56,24 @@ class Runtime:
         return self.ctx
 
 
-def open_runtime(config: Config, clock: Callable[[], datetime] | None = None) -> Runtime:
-    """Load rules and keys (parsed once) and connect the database; raises ConfigurationError."""
+def open_runtime(
+    config: Config, clock: Callable[[], datetime] | None = None, *, signing: bool = True
+) -> Runtime:
+    """Load rules and keys (parsed once) and connect the database; raises ConfigurationError.
+
+    With ``signing=False`` (commands that never sign: import, export, eligibility, audit)
+    the key directory is not read at all: its state, whatever it is, blocks nothing, and a
+    signature attempted anyway is refused by :class:`NoActiveKey`.
+    """
     programs = load_programs(config.programs)
     keystore = KeyStore(config.keys_dir, config.key_passphrase)
+    if not signing:
+        engine = make_engine(config.resolved_database_url)
+        ctx = IssuerContext(
+            config=config, programs=programs, keystore=keystore, signer=NoActiveKey(),
+            clock=clock or system_clock,
+        )
+        return Runtime(ctx=ctx, engine=engine, sessions=make_sessionmaker(engine), jwks={})
     try:
         keystore.check_permissions()
         signer = keystore.active()

@@ -43,10 +43,11 @@ def settings() -> config_module.Config:
 
 
 @contextmanager
-def opened() -> Iterator[Runtime]:
+def opened(*, signing: bool = True) -> Iterator[Runtime]:
     """The issuer's runtime; its database connections are closed afterwards (commands may
-    run in-process, in tests)."""
-    rt = open_runtime(settings())
+    run in-process, in tests). Commands that never sign pass ``signing=False``: the state of
+    the keys (none active, another algorithm, a wrong passphrase) then blocks nothing."""
+    rt = open_runtime(settings(), signing=signing)
     try:
         yield rt
     finally:

@@ -18,7 +18,7 @@ from issuer.records import csv_format, csv_import
 def eligibility(practitioner_id: str, program_id: str) -> None:
     """List every requirement of PROGRAM for a practitioner, met or not, with the numbers.
     Exits 0 when eligible, 1 when not."""
-    with opened() as rt, rt.sessions() as session:
+    with opened(signing=False) as rt, rt.sessions() as session:
         outcomes = candidates.eligibility(session, rt.ctx, practitioner_id, program_id)
     unmet = [o for o in outcomes if not o.ok]
     for outcome in outcomes:
@@ -43,7 +43,7 @@ def records_import(file: str, dry_run: bool, skip_invalid: bool) -> None:
     Prints one line per row: created, updated, unchanged, or refused with the field and
     the reason. With any refused line nothing is written unless --skip-invalid is given.
     """
-    with opened() as rt, rt.sessions() as session:
+    with opened(signing=False) as rt, rt.sessions() as session:
         try:
             report = csv_import.import_csv(
                 session, rt.ctx, Path(file).read_bytes(), "cli", dry_run=dry_run, skip_invalid=skip_invalid
@@ -69,7 +69,7 @@ def records_import(file: str, dry_run: bool, skip_invalid: bool) -> None:
               help="Write to this file instead of standard output.")
 def records_export(program_id: str | None, output: str | None) -> None:
     """Export practitioners and current records in the import layout (formula cells neutralised)."""
-    with opened() as rt, rt.sessions() as session:
+    with opened(signing=False) as rt, rt.sessions() as session:
         if program_id is not None:
             rt.ctx.program(program_id)
         text = csv_import.export_csv(session, program_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from issuer.cli.base import key_runtime, keystore, main
+from issuer.cli.base import key_runtime, keystore, main, settings
 from issuer.credentials import signing_keys
 from keys import ALGORITHMS
 
@@ -25,23 +25,40 @@ def keys_list() -> None:
         click.echo(f"{record.kid}  {record.alg:6} {record.state:11} {record.created_at}")
 
 
+ALG_HELP = "Must equal ISSUER_SIGNING_ALG (the default); refused otherwise."
+
+
 @keys.command("generate")
-@click.option("--alg", type=click.Choice(list(ALGORITHMS)), default=None)
+@click.option("--alg", type=click.Choice(list(ALGORITHMS)), default=None, help=ALG_HELP)
 def keys_generate(alg: str | None) -> None:
     """Create a key and make it the active signing key."""
     _new_key(alg, "key_generate")
 
 
 @keys.command("rotate")
-@click.option("--alg", type=click.Choice(list(ALGORITHMS)), default=None)
+@click.option("--alg", type=click.Choice(list(ALGORITHMS)), default=None, help=ALG_HELP)
 def keys_rotate(alg: str | None) -> None:
     """Make a new active key; earlier keys stay published while credentials they signed are valid."""
     _new_key(alg, "key_rotate")
 
 
+class AlgorithmMismatch(click.ClickException):
+    """``--alg`` names another algorithm than the configuration: a usage error (exit 2)."""
+
+    exit_code = 2
+
+
 def _new_key(alg: str | None, action: str) -> None:
+    configured = settings().signing_alg
+    if alg is not None and alg != configured:
+        # An active key of another algorithm than ISSUER_SIGNING_ALG stops every issuer at
+        # start-up: refuse before anything changes, and say which setting to change.
+        raise AlgorithmMismatch(
+            f"--alg {alg} differs from ISSUER_SIGNING_ALG={configured}: set ISSUER_SIGNING_ALG={alg} "
+            f"for this command and for every issuer process, or leave out --alg; no key was made"
+        )
     with key_runtime() as rt, rt.sessions() as session:
-        record = signing_keys.new_active_key(session, rt.ctx, alg or rt.ctx.config.signing_alg, "cli", action)
+        record = signing_keys.new_active_key(session, rt.ctx, configured, "cli", action)
     click.echo(
         f"active signing key is now {record.kid} ({record.alg}); "
         "running issuers use it from their next request"
