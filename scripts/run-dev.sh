@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 BIN=.venv/bin
 export ISSUER_URL="${ISSUER_URL:-http://127.0.0.1:5000}"
 export ISSUER_VERIFIER_URL="${ISSUER_VERIFIER_URL:-http://127.0.0.1:5001}"
+# A short status-list ttl for trying things out: a revocation reaches the verify page within
+# this many seconds (production default: 300).
+export ISSUER_STATUS_LIST_TTL="${ISSUER_STATUS_LIST_TTL:-10}"
 mkdir -p var
 
 for port in 5000 5001; do
@@ -56,6 +59,8 @@ cat <<TXT
 
   Issuer:    $ISSUER_URL
   Verifier:  $ISSUER_VERIFIER_URL   (paste or upload a credential here)
+  Status lists are cached for ${ISSUER_STATUS_LIST_TTL} s (ISSUER_STATUS_LIST_TTL): revoke or suspend,
+  then scan or reload the verify page; it shows the change within ${ISSUER_STATUS_LIST_TTL} s.
 
 $(sed 's/^/  /' var/demo.txt)
 
