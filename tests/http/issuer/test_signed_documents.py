@@ -210,3 +210,10 @@ def test_pdf_prints_names_in_five_scripts_as_text_and_as_shaped_glyphs(
         # must look clearly different from the correct rendering.
         wrong = _similarity(drawn, _reference(full[::-1], font)) if full[::-1] != full else 0.0
         assert right > 0.85 and right > wrong + 0.1, (script, right, wrong)
+
+
+def test_the_home_page_links_to_the_staff_console(issuer_client: FlaskClient) -> None:
+    home = issuer_client.get("/").get_data(as_text=True)
+
+    assert '<a href="/console/">Staff console (sign in)</a>' in home
+    assert issuer_client.get("/console/").status_code in (200, 302, 303)
