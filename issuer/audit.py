@@ -43,6 +43,8 @@ ACTIONS = frozenset(
         "key_retire",
         "key_compromised",
         "token_create",
+        "token_revoke",
+        "staff_password",
         "practitioner_correct",
     }
 )

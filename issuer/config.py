@@ -4,6 +4,7 @@ the overrides a caller passes (tests)."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -86,3 +87,13 @@ def load(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] 
     if unknown:
         raise ConfigurationError(f"unknown settings {sorted(unknown)}")
     return replace(Config(), **values)
+
+
+_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:)[^\s/]*@")
+_PARAM_PASSWORD = re.compile(r"(?P<head>\bpassword=)[^&\s'\"]*", re.IGNORECASE)
+
+
+def mask_passwords(text: str) -> str:
+    """``text`` with the password of every URL in it replaced by ``***``
+    (``postgresql+psycopg://app:***@db/issuer``): for every line an operator may paste."""
+    return _PARAM_PASSWORD.sub(r"\g<head>***", _URL_PASSWORD.sub(r"\g<head>***@", text))

@@ -19,17 +19,24 @@ from keys import KeyStore, KeyStoreError
 
 class IssuerGroup(click.Group):
     """A command group that translates the domain's errors once, for every subcommand
-    (nested groups included): one line on stderr, exit 1, no traceback."""
+    (nested groups included): one line on stderr, exit 1, no traceback, and never a
+    database password (:func:`issuer.config.mask_passwords`)."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except IssuerError as exc:
-            raise click.ClickException(exc.detail) from exc
+            raise click.ClickException(config_module.mask_passwords(exc.detail)) from exc
         except KeyStoreError as exc:
-            raise click.ClickException(str(exc)) from exc
+            raise click.ClickException(config_module.mask_passwords(str(exc))) from exc
         except SQLAlchemyError as exc:
-            raise click.ClickException(f"database error: {str(exc).splitlines()[0]}") from exc
+            line = config_module.mask_passwords(str(exc).splitlines()[0])
+            raise click.ClickException(f"database error: {line}") from exc
+        except click.ClickException as exc:
+            masked = config_module.mask_passwords(exc.format_message())
+            if masked == exc.format_message():
+                raise
+            raise click.ClickException(masked) from exc
 
 
 @click.group(cls=IssuerGroup)

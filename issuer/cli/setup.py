@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from issuer.cli.base import key_runtime, main, opened, settings
+from issuer.config import mask_passwords
 from issuer.store.db import upgrade
 from keys import KeyStore
 
@@ -18,7 +19,8 @@ def init() -> None:
     try:
         upgrade(config.resolved_database_url)
     except Exception as exc:  # noqa: BLE001 - any driver error becomes one line
-        raise click.ClickException(f"database upgrade failed: {exc}") from exc
+        reason = mask_passwords(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        raise click.ClickException(f"database upgrade failed: {reason}") from exc
     store = KeyStore(config.keys_dir, config.key_passphrase)
     store.check_permissions()
     store.public_jwks()  # every existing key must open with this passphrase
@@ -26,7 +28,7 @@ def init() -> None:
         with key_runtime() as rt, rt.sessions() as session:
             record = signing_keys.new_active_key(session, rt.ctx, config.signing_alg, "cli", "key_generate")
         click.echo(f"created signing key {record.kid} ({record.alg}) in {config.keys_dir}")
-    click.echo(f"database ready at {config.resolved_database_url}")
+    click.echo(f"database ready at {mask_passwords(config.resolved_database_url)}")
 
 
 @main.command()

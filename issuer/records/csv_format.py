@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from issuer.errors import ValidationFailed
-from issuer.records import schemas
+from issuer.records import schemas, untrusted
 from issuer.store.models import Practitioner
 
 PRACTITIONER_COLUMNS = (
@@ -186,6 +186,18 @@ def _unneutralise(cell: str) -> str:
     return cell
 
 
+#: At most this many column names are listed in a header problem (a hostile header may have
+#: hundreds of thousands: the answer must not grow with it).
+LISTED_COLUMNS = 10
+
+
+def _some(names: list[str]) -> str:
+    """``names`` for a message: the first :data:`LISTED_COLUMNS`, each cut to 40 characters."""
+    shown = [n if len(n) <= 40 else n[:40] + "..." for n in names[:LISTED_COLUMNS]]
+    more = len(names) - len(shown)
+    return repr(shown) + (f" and {more} more" if more else "")
+
+
 def rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
     """``(line number, {column: cell})`` per data row; the header is checked first."""
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -201,9 +213,9 @@ def rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
     if unknown or missing or len(set(names)) != len(names):
         problems = []
         if unknown:
-            problems.append(f"unknown columns {unknown}")
+            problems.append(f"unknown columns {_some(unknown)}")
         if missing:
-            problems.append(f"missing columns {missing}")
+            problems.append(f"missing columns {_some(missing)}")
         if len(set(names)) != len(names):
             problems.append("a column appears twice")
         raise ValidationFailed(
@@ -254,6 +266,7 @@ def parse_row(line: int, row: dict[str, str]) -> Parsed | list[dict[str, str]]:
         errors.append({"field": "", "detail": "more cells than header columns"})
     long = [n for n, v in row.items() if len(v) > MAX_CELL]
     errors += [{"field": n, "detail": f"longer than {MAX_CELL} characters"} for n in long]
+    errors += [{"field": n, "detail": untrusted.NUL_DETAIL} for n, v in row.items() if untrusted.NUL in v]
     if errors:
         return errors
     person_body = {n: row[n].strip() for n in ("email", "given_name", "family_name", "profession")}
@@ -267,7 +280,7 @@ def parse_row(line: int, row: dict[str, str]) -> Parsed | list[dict[str, str]]:
     }
     person = None
     try:
-        person = schemas.parse(schemas.PractitionerIn, person_body)
+        person = schemas.parse(schemas.PractitionerIn, person_body, strict=False)
     except ValidationFailed as exc:
         errors += field_errors(exc, _LICENSE_FIELDS)
     kind = row["kind"].strip()
@@ -288,7 +301,7 @@ def parse_row(line: int, row: dict[str, str]) -> Parsed | list[dict[str, str]]:
                 if value:
                     body[name] = value
             try:
-                record = schemas.parse(schemas.RECORD_ADAPTER, body)
+                record = schemas.parse(schemas.RECORD_ADAPTER, body, strict=False)
             except ValidationFailed as exc:
                 for e in field_errors(exc, {date_field: "date"}):
                     if e["detail"] == "Extra inputs are not permitted":

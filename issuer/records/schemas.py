@@ -1,8 +1,10 @@
 """Request bodies of the staff API, validated with pydantic.
 
 Every field is bounded; unknown fields are refused so a typo is never silently dropped.
-:func:`parse` turns pydantic's errors into one :class:`ValidationFailed` listing every
-field and why.
+JSON bodies are validated strictly: a number field takes a number, never ``true`` or a
+string; an integer field takes an integer; a date is a ``YYYY-MM-DD`` string. CSV cells,
+which are all text, are converted (``parse(..., strict=False)``). :func:`parse` turns
+pydantic's errors into one :class:`ValidationFailed` listing every field and why.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -34,6 +37,20 @@ ProgramId = Annotated[str, StringConstraints(min_length=1, max_length=64, patter
 Hours = Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False)]
 
 
+def _iso_date(value: object) -> object:
+    """``YYYY-MM-DD`` text becomes a date (also under strict validation); a date stays one."""
+    if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise ValueError("not a calendar date (YYYY-MM-DD)") from None
+    return value
+
+
+#: A calendar date, written ``YYYY-MM-DD`` in JSON.
+Day = Annotated[date, BeforeValidator(_iso_date)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=False, str_max_length=500)
 
@@ -44,9 +61,18 @@ class LicenseIn(_Strict):
     number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
     jurisdiction: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}-[A-Z0-9]{1,3}$")]
     status: Literal["active", "inactive", "expired", "suspended", "revoked", "probation"]
-    expires_on: date
-    checked_on: date
+    expires_on: Day
+    checked_on: Day
     checked_source: Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=r"^https?://\S+$")]
+
+
+def refuse_future_check(lic: LicenseIn, today: date) -> None:
+    """A license cannot have been checked after ``today``: :class:`ValidationFailed`."""
+    if lic.checked_on > today:
+        detail = f"the license check date {lic.checked_on.isoformat()} is in the future"
+        raise ValidationFailed(
+            detail, errors=[{"field": "license.checked_on", "detail": "date is in the future"}]
+        )
 
 
 class PractitionerIn(_Strict):
@@ -85,7 +111,7 @@ class DidacticIn(_RecordBase):
     kind: Literal["didactic"]
     module: Literal[DIDACTIC_MODULES]  # type: ignore[valid-type]
     hours: Hours
-    completed_on: date
+    completed_on: Day
 
 
 class HandsOnIn(_RecordBase):
@@ -98,7 +124,7 @@ class HandsOnIn(_RecordBase):
     supervisor: ShortText
     #: The supervisor's own credential, e.g. "MD, TX license MD-000123".
     supervisor_credential: ShortText | None = None
-    completed_on: date
+    completed_on: Day
 
 
 class WrittenExamIn(_RecordBase):
@@ -107,7 +133,7 @@ class WrittenExamIn(_RecordBase):
     kind: Literal["written_exam"]
     score: Annotated[float, Field(ge=0, allow_inf_nan=False)]
     max_score: Annotated[float, Field(gt=0, le=10_000, allow_inf_nan=False)]
-    taken_on: date
+    taken_on: Day
 
     @model_validator(mode="after")
     def _check_score(self) -> WrittenExamIn:
@@ -122,7 +148,7 @@ class PracticalExamIn(_RecordBase):
     kind: Literal["practical_exam"]
     passed: bool
     examiner: ShortText
-    taken_on: date
+    taken_on: Day
 
 
 class CECreditsIn(_RecordBase):
@@ -133,7 +159,7 @@ class CECreditsIn(_RecordBase):
     provider: ShortText
     #: e.g. "AMA PRA Category 1", "ANCC", "AANP", "AAPA" (rules may count only some types).
     credit_type: ShortText | None = None
-    completed_on: date
+    completed_on: Day
 
 
 class LicenseCheckIn(_PractitionerRecordBase):
@@ -141,8 +167,8 @@ class LicenseCheckIn(_PractitionerRecordBase):
 
     kind: Literal["license_check"]
     status: LicenseStatus
-    expires_on: date
-    checked_on: date
+    expires_on: Day
+    checked_on: Day
     checked_source: SourceUrl
 
 
@@ -153,7 +179,7 @@ class SupervisionIn(_PractitionerRecordBase):
     physician_name: ShortText
     physician_license_number: LicenseNumber
     physician_jurisdiction: Jurisdiction
-    agreement_on: date
+    agreement_on: Day
 
 
 RecordIn = Annotated[
@@ -223,6 +249,14 @@ class CorrectionIn(_Strict):
         return self
 
 
+class TokenIn(_Strict):
+    """``POST /api/v1/tokens``: a new bearer token (``expires_in_days`` absent: never expires)."""
+
+    role: Literal["registrar", "certifier", "admin"]
+    label: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    expires_in_days: Annotated[int, Field(ge=1, le=3650)] | None = None
+
+
 class OptionalReasonIn(_Strict):
     """Body of reinstate."""
 
@@ -232,12 +266,13 @@ class OptionalReasonIn(_Strict):
 T = TypeVar("T")
 
 
-def parse(adapter: type[T] | TypeAdapter[Any], body: object) -> T:
-    """Validate ``body``; raises :class:`ValidationFailed` listing every bad field."""
+def parse(adapter: type[T] | TypeAdapter[Any], body: object, *, strict: bool = True) -> T:
+    """Validate ``body`` (strictly, unless ``strict=False`` for text such as CSV cells);
+    raises :class:`ValidationFailed` listing every bad field."""
     try:
         if isinstance(adapter, TypeAdapter):
-            return adapter.validate_python(body)  # type: ignore[no-any-return]
-        return adapter.model_validate(body)  # type: ignore[attr-defined, no-any-return]
+            return adapter.validate_python(body, strict=strict)  # type: ignore[no-any-return]
+        return adapter.model_validate(body, strict=strict)  # type: ignore[attr-defined, no-any-return]
     except ValidationError as exc:
         errors = []
         for err in exc.errors(include_url=False, include_input=False):

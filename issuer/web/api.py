@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from issuer import audit
+from issuer import access, audit
 from issuer.credentials import bulk, candidates, issuance, status_changes, supersession
 from issuer.errors import BadRequest, PayloadTooLarge, ValidationFailed
 from issuer.records import csv_import, evidence, practitioners, schemas
@@ -230,3 +230,31 @@ def audit_verify() -> Response:
     report = audit.verify(db())
     return jsonify({"ok": report.ok, "checked": report.checked, "broken_seq": report.broken_seq,
                     "problem": report.problem})
+
+
+# --- API tokens (admin) --------------------------------------------------------------------------
+
+
+@bp.get("/tokens")
+@require("admin")
+def list_tokens() -> Response:
+    """Every token: label, role, state, created, last used, expiry; never a secret."""
+    now = ctx().now()
+    return jsonify({"tokens": [access.token_json(t, now) for t in access.list_tokens(db())]})
+
+
+@bp.post("/tokens")
+@require("admin")
+def create_token() -> tuple[Response, int, dict[str, str]]:
+    """A new token; its secret is in this answer only (``token``), never again."""
+    body = schemas.parse(schemas.TokenIn, json_body())
+    row, secret = access.new_token(db(), ctx(), body.role, body.label, g.actor, body.expires_in_days)
+    return _created({**access.token_json(row, ctx().now()), "token": secret}, f"/api/v1/tokens/{row.id}")
+
+
+@bp.post("/tokens/<token_id>/revoke")
+@require("admin")
+def revoke_token(token_id: str) -> Response:
+    """Revoke a token: its next request gets 401."""
+    row = access.revoke_token(db(), ctx(), token_id, g.actor)
+    return jsonify(access.token_json(row, ctx().now()))

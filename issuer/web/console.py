@@ -4,16 +4,17 @@ revoke/suspend/reinstate with a reason, and the audit trail where one exists.
 Every action goes through the domain packages (:mod:`issuer.records`,
 :mod:`issuer.credentials`), with the API's role rules: any signed-in role may look;
 ``certifier`` (or ``admin``) issues; only ``admin`` changes a status.
-Sessions are Flask's signed cookie (HttpOnly, SameSite=Lax, Secure under https) holding the
-account id, the sign-in time and a CSRF token; every POST must carry that token and, when
-the browser sends one, an ``Origin`` of this issuer.
+Sessions are held on the server (:func:`issuer.access.session_account`): Flask's signed
+cookie (HttpOnly, SameSite=Lax, Secure under https) carries only the session's random
+secret and a CSRF token, so signing out, a password change or a lockout ends a session
+for every copy of its cookie, and the idle and absolute timeouts are the server's. Every
+POST must carry the CSRF token and, when the browser sends one, an ``Origin`` of this issuer.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,6 @@ from issuer.web.edge import ctx, db
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 
-SESSION_LIFETIME = timedelta(hours=8)
 SECRET_FILE = "session-secret"
 ACTION_WORDS = {"revoke": "revoked", "suspend": "suspended", "reinstate": "reinstated"}
 
@@ -109,12 +109,8 @@ def _guard() -> Response | None:
         _check_post()
     if request.endpoint == "console.login":
         return None
-    account = access.get_account(db(), session.get("staff_id"))
-    login_at = session.get("login_at")
-    fresh = isinstance(login_at, (int, float)) and (
-        ctx().now() - datetime.fromtimestamp(login_at, UTC) < SESSION_LIFETIME
-    )
-    if account is None or not fresh:
+    account = access.session_account(db(), ctx(), session.get("sid"))
+    if account is None:
         session.clear()
         return redirect(url_for("console.login"))
     g.staff = account
@@ -169,18 +165,18 @@ def login() -> Response | tuple[str, int] | str:
     password = request.form.get("password", "")
     try:
         account = access.sign_in(db(), ctx(), email, password)
-    except (access.LoginFailed, access.LockedOut) as exc:
+    except access.LoginFailed as exc:
         return render_template("issuer/console/login.html", error=exc.detail, email=email), exc.http_status
     session.clear()
-    session["staff_id"] = account.id
-    session["login_at"] = ctx().now().timestamp()
+    session["sid"] = access.start_session(db(), ctx(), account)
     session["csrf"] = secrets.token_urlsafe(32)
     return redirect(url_for("console.index"))
 
 
 @bp.post("/logout")
 def logout() -> Response:
-    """End the session."""
+    """End the session on the server (every copy of the cookie) and in this browser."""
+    access.end_session(db(), ctx(), session.get("sid"))
     session.clear()
     return redirect(url_for("console.login"))
 

@@ -1,6 +1,12 @@
 """The HTTP edge shared by the issuer's blueprints: the database session of a request,
 bearer-token roles, JSON bodies, security headers, and the one translation of errors into
-RFC 9457 problem JSON or a readable page."""
+RFC 9457 problem JSON or a readable page.
+
+Hostile input stops here: a NUL character in the path (404), a query parameter or a form
+field (422), and JSON that cannot be read safely (:mod:`issuer.records.untrusted`: 400 or
+422) never reach a view or the database. A :class:`ConfigurationError` met while serving
+(a key file readable by others) is logged in full and answered with a generic problem:
+paths and settings are for the operator, not the public."""
 
 from __future__ import annotations
 
@@ -14,10 +20,15 @@ from werkzeug.exceptions import HTTPException
 
 from issuer import access
 from issuer.context import IssuerContext
-from issuer.errors import BadRequest, Forbidden, IssuerError, Unauthorized
+from issuer.errors import BadRequest, ConfigurationError, Forbidden, IssuerError, NotFound, Unauthorized
+from issuer.records import untrusted
 from issuer.runtime import Runtime
 
 F = TypeVar("F", bound=Callable[..., Any])
+#: What the public is told of a configuration error met while serving (the log says which).
+PUBLIC_CONFIGURATION_DETAIL = (
+    "the issuer cannot answer because of a configuration problem; its operator has the details in the log"
+)
 HTML_ENDPOINTS = {"public.index", "public.holder_page"}
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -53,13 +64,27 @@ def read_db() -> Session:
 
 
 def json_body() -> Any:
-    """The request's JSON body; :class:`BadRequest` if it is not a JSON object."""
+    """The request's JSON object; :class:`BadRequest` if it is not one or cannot be read
+    safely, :class:`ValidationFailed` if a string in it holds a NUL character."""
     if not request.is_json:
         raise BadRequest("send a JSON body with Content-Type: application/json")
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise BadRequest("the body is not a JSON object")
-    return body
+    return untrusted.json_object(request.get_data(cache=True))
+
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def refuse_nul() -> None:
+    """No NUL character in the path (:class:`NotFound`), the query or a form field
+    (:class:`ValidationFailed` naming them)."""
+    if untrusted.NUL in request.path:
+        raise NotFound("no such page or resource")
+    fields = [f"?{name}" for name, value in request.args.items(multi=True)
+              if untrusted.NUL in name or untrusted.NUL in value]
+    if request.method == "POST" and request.mimetype in FORM_TYPES:
+        fields += [name for name, value in request.form.items(multi=True)
+                   if untrusted.NUL in name or untrusted.NUL in value]
+    untrusted.refuse_nul([f.replace(untrusted.NUL, "\\u0000") for f in fields])
 
 
 def require(*roles: str) -> Callable[[F], F]:
@@ -72,9 +97,9 @@ def require(*roles: str) -> Callable[[F], F]:
             scheme, _, secret = header.partition(" ")
             if scheme.lower() != "bearer" or not secret:
                 raise Unauthorized("send 'Authorization: Bearer <token>'")
-            token = access.authenticate_token(db(), secret.strip())
+            token = access.authenticate_token(db(), secret.strip(), ctx().now())
             if token is None:
-                raise Unauthorized("the bearer token is not valid")
+                raise Unauthorized("the bearer token is not valid (unknown, revoked or expired)")
             if token.role != "admin" and token.role not in roles:
                 raise Forbidden(
                     f"role {token.role} may not do this (needs {' or '.join(roles + ('admin',))})"
@@ -113,8 +138,13 @@ def _problem(problem: dict[str, Any], headers: dict[str, str] | None = None) -> 
 def install(app: Flask) -> None:
     """Register the error translation, teardown and security headers on ``app``."""
 
+    app.before_request(refuse_nul)
+
     @app.errorhandler(IssuerError)
     def _issuer_error(exc: IssuerError) -> Response:
+        if isinstance(exc, ConfigurationError):
+            app.logger.error("configuration error while serving %s: %s", request.path, exc.detail)
+            return _problem({**exc.problem(), "detail": PUBLIC_CONFIGURATION_DETAIL})
         headers = {"WWW-Authenticate": 'Bearer realm="issuer"'} if isinstance(exc, Unauthorized) else None
         return _problem(exc.problem(), headers)
 

@@ -87,10 +87,12 @@ def test_wrong_password_then_lockout_then_unlock(
         assert failed.status_code == 401  # type: ignore[attr-defined]
         assert "wrong e-mail address or password" in failed.get_data(as_text=True)  # type: ignore[attr-defined]
     locked = login(issuer_client, email, "wrong password!!")
-    assert locked.status_code == 429  # type: ignore[attr-defined]
-    # While locked even the right password is refused.
+    assert locked.status_code == 401  # type: ignore[attr-defined]
+    # While locked even the right password is refused, in the same words as a wrong one.
     clock.advance(minutes=14)
-    assert login(issuer_client, email).status_code == 429  # type: ignore[attr-defined]
+    refused = login(issuer_client, email)
+    assert refused.status_code == 401  # type: ignore[attr-defined]
+    assert "wrong e-mail address or password" in refused.get_data(as_text=True)  # type: ignore[attr-defined]
     clock.advance(minutes=2)
     assert login(issuer_client, email).status_code == 302  # type: ignore[attr-defined]
 
