@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 from issuer import access, audit, create_app
 from issuer.credentials import signing_keys, supersession
 from issuer.runtime import Runtime
+from issuer.web.edge import PUBLIC_CONFIGURATION_DETAIL
 from keys import KeyStore
 from tests.conftest import FakeClock, auth, enrol, issue
 from verifier.core import Policy, Verifier
@@ -184,7 +185,7 @@ def test_compromising_the_active_key_makes_a_new_one_and_re_signs_the_status_lis
 
 
 def test_retiring_the_only_key_stops_issuing_but_keeps_publishing(
-    client: FlaskClient, tokens: dict[str, str], own_keys: KeyStore
+    client: FlaskClient, tokens: dict[str, str], own_keys: KeyStore, caplog: pytest.LogCaptureFixture
 ) -> None:
     [record] = own_keys.records()
     KeyStore(own_keys.directory).retire(record.kid)
@@ -195,19 +196,21 @@ def test_retiring_the_only_key_stops_issuing_but_keeps_publishing(
         headers=auth(tokens["certifier"]),
     )
     assert response.status_code == 500
-    assert "no active signing key" in response.json["detail"]
+    assert response.json["detail"] == PUBLIC_CONFIGURATION_DETAIL  # the reason is the operator's
+    assert "no active signing key" in caplog.text
     assert published(client) == {record.kid}
 
 
 def test_key_file_made_readable_by_others_at_runtime_stops_serving(
-    client: FlaskClient, own_keys: KeyStore
+    client: FlaskClient, own_keys: KeyStore, caplog: pytest.LogCaptureFixture
 ) -> None:
     assert client.get("/.well-known/jwks.json").status_code == 200
     [pem] = own_keys.directory.glob("*.pem")
     pem.chmod(0o644)
     response = client.get("/.well-known/jwks.json")
     assert response.status_code == 500
-    assert "chmod 600" in response.json["detail"]
+    assert str(pem) not in response.text and "chmod" not in response.text  # no path to the public
+    assert f"chmod 600 {pem}" in caplog.text  # the operator's log says what to do
     pem.chmod(0o600)
     assert client.get("/.well-known/jwks.json").status_code == 200
 
@@ -415,7 +418,7 @@ def test_every_change_is_audited_with_actor_time_target_and_reason(
 
 
 def test_encrypted_keys_rotate_under_a_running_issuer(
-    database_url: str, tmp_path: Path, clock: FakeClock
+    database_url: str, tmp_path: Path, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     store = KeyStore(tmp_path / "enc", passphrase="correct horse")
     first = store.generate("ES256").kid
@@ -435,7 +438,8 @@ def test_encrypted_keys_rotate_under_a_running_issuer(
         KeyStore(store.directory, passphrase="battery staple").generate("ES256")
         response = client.get("/.well-known/jwks.json")
         assert response.status_code == 500
-        assert "wrong passphrase?" in response.json["detail"]
+        assert response.json["detail"] == PUBLIC_CONFIGURATION_DETAIL
+        assert "wrong passphrase?" in caplog.text
     finally:
         app.extensions["issuer"].engine.dispose()
 
