@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from vc.errors import MalformedToken
+from vc.strict_json import JSONRefused, loads_object
 
 
 def b64url_encode(data: bytes) -> str:
@@ -22,32 +23,13 @@ def b64url_decode(text: str) -> bytes:
         raise MalformedToken("not valid base64url") from exc
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise MalformedToken(f"duplicate JSON member {key!r}")
-        result[key] = value
-    return result
-
-
-def _no_constants(name: str) -> Any:
-    raise MalformedToken(f"JSON constant {name} is not allowed")
-
-
 def strict_json_object(raw: bytes) -> dict[str, Any]:
-    """Parse UTF-8 JSON that must be an object, refusing duplicates, NaN and bad UTF-8."""
+    """Parse a token part that must be a JSON object (:func:`vc.strict_json.loads_object`),
+    raising :class:`MalformedToken` with the reason."""
     try:
-        text = raw.decode("utf-8")
-        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
-    except UnicodeDecodeError as exc:
-        raise MalformedToken("not UTF-8") from exc
-    except (ValueError, RecursionError) as exc:
-        # JSONDecodeError, but also the int-digits limit (ValueError) and deep nesting
-        raise MalformedToken("not valid JSON") from exc
-    if not isinstance(value, dict):
-        raise MalformedToken("JSON value is not an object")
-    return value
+        return loads_object(raw)
+    except JSONRefused as exc:
+        raise MalformedToken(str(exc)) from exc
 
 
 def compact_json(value: Any) -> bytes:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
 
 from flask import (
     Blueprint,
@@ -36,6 +35,7 @@ from flask import (
 )
 from werkzeug.exceptions import BadRequest, HTTPException, MethodNotAllowed
 
+from vc import strict_json
 from verifier.core import (
     EXPIRED,
     ISSUER_NOT_RECOGNISED,
@@ -152,28 +152,15 @@ def _verifier() -> Verifier:
     return verifier
 
 
-def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise BadRequest(f"The JSON member {key!r} appears twice.")
-        result[key] = value
-    return result
-
-
 def _verify_request() -> tuple[str, str]:
     """The one field (``credential`` or ``qr``) and its text; raises ``BadRequest``."""
     if not request.is_json:
         raise BadRequest("The request body must be JSON (Content-Type: application/json).")
     raw = request.get_data(cache=False)  # raises 413 beyond MAX_CONTENT_LENGTH
     try:
-        body = json.loads(raw.decode("utf-8"), object_pairs_hook=_reject_duplicates)
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        # ValueError: JSONDecodeError, and integers over Python's 4,300-digit limit;
-        # RecursionError: arrays or objects nested thousands deep.
-        raise BadRequest("The request body is not valid JSON.") from exc
-    if not isinstance(body, dict):
-        raise BadRequest("The request body must be a JSON object.")
+        body = strict_json.loads_object(raw)
+    except strict_json.JSONRefused as exc:
+        raise BadRequest(f"The request body is not acceptable JSON: {exc}.") from exc
     present = [name for name in ("credential", "qr") if name in body]
     if len(present) != 1:
         raise BadRequest('Send exactly one of "credential" (a compact JWT) or "qr" (QR text).')

@@ -121,8 +121,8 @@ def test_malformed_requests_are_400_problems(
     ("data", "content_type", "detail"),
     [
         ("{not json", "application/json", "not valid JSON"),
-        ('{"credential": "a", "credential": "b"}', "application/json", "appears twice"),
-        (b"\xff\xfe", "application/json", "not valid JSON"),
+        ('{"credential": "a", "credential": "b"}', "application/json", "duplicate JSON member"),
+        (b"\xff\xfe", "application/json", "not UTF-8"),
         ("credential=abc", "application/x-www-form-urlencoded", "must be JSON"),
         ('{"credential": "a.b.c"}', "text/plain", "must be JSON"),
     ],
