@@ -5,6 +5,7 @@ whole credentials, and no status index is used twice (the index is the primary k
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,16 +76,28 @@ def _who(p: Practitioner) -> dict[str, Any]:
 
 
 def issue_all_eligible(
-    session: Session, ctx: context.IssuerContext, program_id: str, actor: str, *, dry_run: bool = False
+    session: Session,
+    ctx: context.IssuerContext,
+    program_id: str,
+    actor: str,
+    *,
+    dry_run: bool = False,
+    only: Collection[str] | None = None,
 ) -> Summary:
-    """Issue ``program_id`` to every eligible practitioner without a current credential.
+    """Issue ``program_id`` to every eligible practitioner without a current credential
+    (only to those whose ids are in ``only``, when given: the console's selection).
 
-    A practitioner whose issuance fails (a concurrent issuer got there first, say) is
-    reported under ``failed`` and the run goes on; nothing of theirs is half-written.
+    A practitioner who already holds a current credential, also one a concurrent issuer
+    made first, is reported under ``already_certified``; one whose issuance fails otherwise
+    under ``failed``, and the run goes on; nothing of theirs is half-written. Unknown ids in
+    ``only`` are ignored.
     """
     program = ctx.program(program_id)
     summary = Summary(program_id=program_id, dry_run=dry_run)
-    people = list(session.scalars(select(Practitioner).order_by(Practitioner.created_at, Practitioner.id)))
+    query = select(Practitioner).order_by(Practitioner.created_at, Practitioner.id)
+    if only is not None:
+        query = query.where(Practitioner.id.in_(list(only)))
+    people = list(session.scalars(query))
     now = ctx.now()
     for person in people:
         current = issuance.current_credential(session, person.id, program_id, now)

@@ -13,6 +13,7 @@ POST must carry the CSRF token and, when the browser sends one, an ``Origin`` of
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 from pathlib import Path
@@ -34,12 +35,14 @@ from werkzeug.wrappers import Response
 
 from issuer import access
 from issuer.config import Config
-from issuer.credentials import candidates, issuance, status_changes
+from issuer.credentials import bulk, candidates, issuance, status_changes
 from issuer.errors import Conflict, Forbidden, IssuerError, NotEligible, NotFound, ValidationFailed
-from issuer.records import evidence, practitioners, schemas
+from issuer.records import csv_import, evidence, practitioners, schemas
+from issuer.records.csv_format import ImportRefused
 from issuer.store.models import Credential, Practitioner
-from issuer.web import audit_view
+from issuer.web import audit_view, console_text
 from issuer.web.edge import ctx, db
+from vc.protocol import CATEGORIES
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 
@@ -297,10 +300,18 @@ def change_status(credential_id: str, action: str) -> Response:
         raise NotFound(f"no action {action!r}")
     _allow(action)
     reason = request.form.get("reason", "").strip()
+    if action == "revoke" and request.form.get("confirm") != "yes":
+        flash("Not revoked: tick the box to confirm that a revocation cannot be undone.", "error")
+        return redirect(url_for("console.credential", credential_id=credential_id))
     try:
         model: Any = schemas.OptionalReasonIn if action == "reinstate" else schemas.ReasonIn
-        body: Any = schemas.parse(model, {"reason": reason} if reason or action != "reinstate" else {})
-        status_changes.change_status(db(), ctx(), credential_id, action, body.reason, _actor())
+        fields = {} if action == "reinstate" else _category_and_note()
+        sent = {"reason": reason, **fields} if reason or action != "reinstate" else {}
+        body: Any = schemas.parse(model, sent)
+        status_changes.change_status(
+            db(), ctx(), credential_id, action, body.reason, _actor(),
+            category=getattr(body, "category", None), note=getattr(body, "note", None),
+        )
     except NotFound:
         raise
     except (Conflict, ValidationFailed) as exc:
@@ -313,3 +324,117 @@ def change_status(credential_id: str, action: str) -> Response:
     else:
         flash(f"Credential {ACTION_WORDS[action]}.", "ok")
     return redirect(url_for("console.credential", credential_id=credential_id))
+
+
+def _category_and_note() -> dict[str, str]:
+    """The public category and the private note of a revoke or suspend form (when given)."""
+    fields = {}
+    for name in ("category", "note"):
+        value = request.form.get(name, "").strip()
+        if value:
+            fields[name] = value
+    return fields
+
+
+# --- staff work: readable values, issuing to many, importing --------------------------------------
+
+
+@bp.context_processor
+def _console_words() -> dict[str, Any]:
+    return {
+        "shown": console_text.shown,
+        "details": console_text.record_details,
+        "who": _who,
+        "categories": CATEGORIES,
+    }
+
+
+def _who(actor: str | None) -> str:
+    """``actor`` as a person reads it (names looked up once per request)."""
+    if not actor:
+        return console_text.NOTHING
+    names: dict[str, str] = g.setdefault("actor_names", {})
+    if actor not in names:
+        names.update(console_text.actor_names(db(), [actor]))
+    return names.get(actor, actor)
+
+
+#: Most practitioners issued to in one console request.
+MAX_SELECTED = 500
+
+
+@bp.route("/awaiting", methods=["GET", "POST"])
+def awaiting() -> Response | str:
+    """Who is eligible for a program and not yet certified; certifiers issue to the selected
+    (:func:`issuer.credentials.bulk.issue_all_eligible`, so each still holds one current
+    credential: one issued meanwhile is reported as already certified)."""
+    programs = ctx().programs
+    program_id = request.values.get("program_id") or next(iter(programs), "")
+    if program_id not in programs:
+        raise NotFound(f"no program {program_id!r}")
+    if request.method == "POST":
+        _allow("issue")
+        selected = request.form.getlist("practitioner_id")[:MAX_SELECTED]
+        if not selected:
+            flash("Nothing issued: select at least one practitioner.", "error")
+        else:
+            summary = bulk.issue_all_eligible(db(), ctx(), program_id, _actor(), only=set(selected))
+            _flash_summary(summary)
+        return redirect(url_for("console.awaiting", program_id=program_id))
+    preview = bulk.issue_all_eligible(db(), ctx(), program_id, _actor(), dry_run=True)
+    return render_template(
+        "issuer/console/awaiting.html", programs=programs, program_id=program_id, people=preview.issued
+    )
+
+
+def _flash_summary(summary: bulk.Summary) -> None:
+    if summary.issued:
+        flash(f"Issued {len(summary.issued)} credential(s).", "ok")
+    for item in summary.already_certified:
+        flash(f"Not issued: {item['name']} ({item['license']}) is already certified "
+              f"(credential {item['credential_id']}).", "error")
+    for item in summary.not_eligible:
+        unmet = "; ".join(u["detail"] for u in item["unmet"])
+        flash(f"Not issued: {item['name']} ({item['license']}) is not eligible: {unmet}", "error")
+    for item in summary.failed:
+        flash(f"Not issued: {item['name']} ({item['license']}): {item['detail']}", "error")
+
+
+#: Largest CSV file the console takes (the API takes more; split a larger file, or use it).
+MAX_CONSOLE_IMPORT_BYTES = 5 * 1024 * 1024
+
+
+@bp.route("/import", methods=["GET", "POST"])
+def import_records() -> tuple[str, int] | str:
+    """CSV import in two steps: upload for a dry run (a report per line, nothing written),
+    then import the same file (carried in the form) with one more button."""
+    if request.method == "GET":
+        return render_template("issuer/console/import.html", report=None)
+    request.max_content_length = MAX_CONSOLE_IMPORT_BYTES + 64 * 1024
+    upload = request.files.get("file")
+    if upload is not None and upload.filename:
+        raw = upload.read(MAX_CONSOLE_IMPORT_BYTES + 1)
+    else:
+        try:
+            raw = base64.b64decode(request.form.get("content", ""), validate=True)
+        except ValueError:
+            raw = b""
+    if not raw:
+        return render_template("issuer/console/import.html", report=None, error="Choose a CSV file."), 422
+    if len(raw) > MAX_CONSOLE_IMPORT_BYTES:
+        error = f"The file is larger than {MAX_CONSOLE_IMPORT_BYTES // (1024 * 1024)} MiB; split it."
+        return render_template("issuer/console/import.html", report=None, error=error), 413
+    dry_run = request.form.get("step") != "import"
+    skip_invalid = request.form.get("skip_invalid") == "yes"
+    try:
+        report = csv_import.import_csv(db(), ctx(), raw, _actor(), dry_run=dry_run, skip_invalid=skip_invalid)
+    except ImportRefused as exc:
+        return render_template(
+            "issuer/console/import.html", report=exc.extensions, error=exc.detail,
+            content=base64.b64encode(raw).decode("ascii"),
+        ), 422
+    except (ValidationFailed, Conflict) as exc:
+        return render_template("issuer/console/import.html", report=None, error=exc.detail), exc.http_status
+    return render_template(
+        "issuer/console/import.html", report=report.as_dict(), content=base64.b64encode(raw).decode("ascii")
+    )

@@ -64,7 +64,9 @@ def test_demo_qr_opens_valid_page_then_revoked_in_console_after_ttl(
     console = pages.new()
     sign_in(console, stack, add_staff(stack, "admin"))
     console.goto(f"{stack.issuer.url}/console/credentials/{issued['id']}")
+    console.select_option("#category-revoke", "issued_in_error")
     console.fill("#reason-revoke", "issued in error")
+    console.check("#confirm-revoke")
     console.click("button.danger")
     expect(console.locator("main")).to_contain_text("Credential revoked.")
     shoot(console, "console-credential-revoked")
@@ -180,6 +182,8 @@ def test_console_by_keyboard_only(stack: Stack, pages: Pages) -> None:
     assert "Eligibility" in page.inner_text("main")
     shoot(page, "console-practitioner")
     page.goto(f"{stack.issuer.url}/console/credentials/{issued['id']}")
+    tab_to("category-suspend")
+    page.keyboard.type("Administrative")  # type-ahead picks the option
     tab_to("reason-suspend")
     page.keyboard.type("license under review")
     page.keyboard.press("Enter")

@@ -225,11 +225,11 @@ def test_suspend_reinstate_revoke_with_reasons(issuer_app: Flask, admin: FlaskCl
     assert 'data-status="suspended"' in admin.get(path).get_data(as_text=True)
     admin.post(f"{path}/reinstate", data={"reason": "", "csrf_token": token})
     assert 'data-status="active"' in admin.get(path).get_data(as_text=True)
-    admin.post(f"{path}/revoke", data={"reason": "issued in error", "csrf_token": token})
+    admin.post(f"{path}/revoke", data={"reason": "issued in error", "confirm": "yes", "csrf_token": token})
     page = admin.get(path).get_data(as_text=True)
     assert 'data-status="revoked"' in page and "issued in error" in page
     assert "No status change is possible" in page
-    twice = admin.post(f"{path}/revoke", data={"reason": "again", "csrf_token": token})
+    twice = admin.post(f"{path}/revoke", data={"reason": "again", "confirm": "yes", "csrf_token": token})
     assert "Not revoked:" in admin.get(twice.headers["Location"]).get_data(as_text=True)
 
 
