@@ -1,20 +1,59 @@
-"""Bitstring Status Lists: random, never reused indexes for new credentials, and lists
-re-signed from the credentials' statuses whenever one changes.
+"""Bitstring Status Lists: unpredictable, never reused indexes for new credentials, given
+in O(1), and lists re-signed from the credentials' statuses whenever one changes.
 
-Indexes are drawn at random; a list takes new entries until :data:`STATUS_LIST_FILL`,
-then a new list is started. A list's bits are never stored: :func:`sign_list` derives
-them from ``Credential.status`` under the list's row lock, in the transaction of the change.
+**Indexes.** Each list counts the slots it has given out (``status_lists.allocated``). A new
+credential takes the next slot with one statement on the small ``status_lists`` table::
+
+    UPDATE status_lists SET allocated = allocated + 1
+     WHERE id = (newest list of the purpose with allocated < size * STATUS_LIST_FILL)
+       AND allocated < size * STATUS_LIST_FILL
+    RETURNING id, allocated, size, slot_key
+
+(SQLite >= 3.35 and PostgreSQL), so neither choosing the list nor the index reads a single
+status entry: the cost does not grow with the number of credentials. Slot ``n`` becomes
+index :func:`permute` ``(n)``: a keyed pseudo-random permutation of ``[0, size)`` (a
+Feistel network over the next even power of two, cycle-walking into range) whose key is
+the list's own random ``slot_key``. A permutation is a bijection, so two slots never give
+one index, by construction; the key is secret to the issuer, so the index of the next
+credential cannot be guessed from earlier ones. The primary key ``(list_id, index)``
+still guards: a duplicate would fail the issuance, never be stored.
+
+**Fill.** A random draw with retries needed free room (lists stopped at half), a
+permutation does not: a list is given out completely (``STATUS_LIST_FILL = 1.0``), which
+doubles the herd a credential hides in and halves the lists a verifier fetches and we
+re-sign. ``STATUS_LIST_FILL`` still caps the slots of every list (read at each allocation;
+tests lower it to force roll-over). Lists made before migration 0008 had random indexes
+and are marked full, so new credentials go to new lists.
+
+**Concurrency.** On SQLite every write transaction already holds the database's single
+write lock (``BEGIN IMMEDIATE``), so the slot is taken in the issuing transaction: if it
+rolls back, the slot is given again; no other connection could take it meanwhile (and a
+second connection would wait on our own write lock). On PostgreSQL the ``UPDATE`` locks the
+list row until commit; inside the issuing transaction, every issuer would wait for the one
+before it to sign, write its audit entry and commit, and the list lock, taken per purpose,
+would be ordered differently from a re-sign's (by list id), which can deadlock. So on
+PostgreSQL the slot is taken by an autocommit statement of its own on a separate small
+pool (:func:`_claims_engine`): the row is locked for that one statement only, and a slot of
+an issuance that then rolls back is simply never used (an index left 0, like an unused
+one). A new list is made there too, in a short transaction committed before its first
+slot is taken, so other processes can fill it. Processes that start a new list at the same
+moment each fill theirs. ``tests/unit/issuer/test_concurrent_issuing.py`` proves indexes
+unique with four processes on both databases.
+
+A list's bits are never stored: :func:`sign_list` derives them from ``Credential.status``
+under the list's row lock, in the transaction of the change.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import weakref
 from collections.abc import Sequence
 from datetime import UTC, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine, create_engine, event, select, update
 from sqlalchemy.orm import Session
 
 from issuer.context import IssuerContext
@@ -39,15 +78,42 @@ STATUS_LIST_VALIDITY = timedelta(days=7)
 STATUS_LIST_RESIGN_AFTER = timedelta(days=1)
 
 
-#: Indexes are drawn at random; a list takes new entries until half full, so a random
-#: draw finds a free index quickly, then a new list is started.
-STATUS_LIST_FILL = 0.5
+#: Fraction of a list's indexes given out before a new list is started. Indexes come from
+#: a permutation (never a random draw that needs free room), so a list is filled completely.
+STATUS_LIST_FILL = 1.0
+
+#: Feistel rounds of :func:`permute` (four make a strong pseudo-random permutation).
+FEISTEL_ROUNDS = 6
 
 
 def require_signer(ctx: IssuerContext) -> None:
     """Raise :class:`ConfigurationError` when no key is active (every key retired)."""
     if not ctx.signer.kid:
         raise ConfigurationError("no active signing key: run 'issuer keys rotate'")
+
+
+def permute(slot: int, size: int, key: bytes) -> int:
+    """The index of ``slot`` in a list of ``size``: a bijection of ``[0, size)`` keyed by ``key``.
+
+    A balanced Feistel network over ``2**bits`` values (``bits`` even, ``2**bits >= size``),
+    round function BLAKE2b keyed by ``key``; values outside ``[0, size)`` are permuted again
+    (cycle walking) until they fall inside, which keeps it a bijection of ``[0, size)``.
+    """
+    if not 0 <= slot < size:
+        raise ValueError(f"slot {slot} is outside [0, {size})")
+    bits = max(2, (size - 1).bit_length())
+    bits += bits % 2
+    half = bits // 2
+    mask = (1 << half) - 1
+    value = slot
+    while True:
+        left, right = value >> half, value & mask
+        for round_ in range(FEISTEL_ROUNDS):
+            digest = hashlib.blake2b(bytes((round_,)) + right.to_bytes(8, "big"), key=key, digest_size=8)
+            left, right = right, left ^ (int.from_bytes(digest.digest(), "big") & mask)
+        value = (left << half) | right
+        if value < size:
+            return value
 
 
 def _new_list(session: Session, ctx: IssuerContext, purpose: str) -> StatusList:
@@ -60,6 +126,8 @@ def _new_list(session: Session, ctx: IssuerContext, purpose: str) -> StatusList:
         etag="",
         signed_at=now,
         created_at=now,
+        allocated=0,
+        slot_key=secrets.token_hex(32),
     )
     session.add(status_list)
     session.flush()
@@ -67,44 +135,73 @@ def _new_list(session: Session, ctx: IssuerContext, purpose: str) -> StatusList:
     return status_list
 
 
-def _current_list(session: Session, ctx: IssuerContext, purpose: str) -> StatusList:
-    """The newest list of ``purpose`` that is not yet filled to ``STATUS_LIST_FILL``, or a new one.
-
-    Any list with room qualifies (not only the newest), so processes that started new
-    lists at the same moment all fill them instead of starting more.
-    """
-    with_room = session.scalars(
-        select(StatusList)
-        .outerjoin(StatusEntry, StatusEntry.list_id == StatusList.id)
-        .where(StatusList.purpose == purpose)
-        .group_by(StatusList.id)
-        .having(func.count(StatusEntry.index) < StatusList.size * STATUS_LIST_FILL)
+def _claim(purpose: str) -> Any:
+    """Take the next slot of the newest list of ``purpose`` with room (see the module docstring)."""
+    room = StatusList.allocated < StatusList.size * STATUS_LIST_FILL
+    newest = (
+        select(StatusList.id)
+        .where(StatusList.purpose == purpose, room)
         .order_by(StatusList.created_at.desc(), StatusList.id)
         .limit(1)
-    ).first()
-    if with_room is not None:
-        return with_room
-    return _new_list(session, ctx, purpose)
+        .scalar_subquery()
+    )
+    return (
+        update(StatusList)
+        .where(StatusList.id == newest, room)
+        .values(allocated=StatusList.allocated + 1)
+        .returning(StatusList.id, StatusList.allocated, StatusList.size, StatusList.slot_key)
+        .execution_options(synchronize_session=False)
+    )
+
+
+_CLAIMS: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+
+
+def _claims_engine(engine: Engine) -> Engine:
+    """PostgreSQL: a small autocommit pool of its own for slot claims, disposed with ``engine``.
+
+    Separate from the sessions' pool so that a request holding its session's connection
+    never waits for a second one from the same exhausted pool (a claim holds its connection
+    for one statement and waits for nothing else).
+    """
+    found = _CLAIMS.get(engine)
+    if found is None:
+        found = create_engine(engine.url, isolation_level="AUTOCOMMIT", pool_size=2, max_overflow=-1,
+                              pool_pre_ping=True)
+        _CLAIMS[engine] = found
+        event.listen(engine, "engine_disposed", lambda _conn: found.dispose())
+    return found
+
+
+def _take_slot(session: Session, ctx: IssuerContext, purpose: str) -> tuple[str, int, int, str]:
+    """``(list id, slots given including ours, size, slot key)`` of a newly taken slot."""
+    bind = session.get_bind()
+    claims = _claims_engine(bind) if isinstance(bind, Engine) and bind.dialect.name == "postgresql" else None
+    for _ in range(8):
+        if claims is not None:
+            with claims.connect() as conn:
+                taken = conn.execute(_claim(purpose)).first()
+            if taken is None:
+                with Session(claims) as own:
+                    _new_list(own, ctx, purpose)
+                    own.commit()
+                continue
+        else:
+            taken = session.execute(_claim(purpose)).first()
+            if taken is None:
+                _new_list(session, ctx, purpose)
+                continue
+        return str(taken[0]), int(taken[1]), int(taken[2]), str(taken[3])
+    raise Conflict("could not allocate a status list index; try again")
 
 
 def allocate(session: Session, ctx: IssuerContext, purpose: str, credential_id: str) -> dict[str, str]:
-    """Give the credential a random, never reused index in the current list of ``purpose``."""
-    status_list = _current_list(session, ctx, purpose)
-    for _ in range(64):
-        index = secrets.randbelow(status_list.size)
-        if session.get(StatusEntry, (status_list.id, index)) is not None:
-            continue
-        try:
-            with session.begin_nested():
-                session.add(
-                    StatusEntry(
-                        list_id=status_list.id, index=index, purpose=purpose, credential_id=credential_id
-                    )
-                )
-        except IntegrityError:  # taken by a concurrent issuer between our check and insert
-            continue
-        return status_entry(ctx.list_url(purpose, status_list.id), purpose, index)
-    raise Conflict("could not allocate a status list index; try again")
+    """Give the credential the next index of the current list of ``purpose``: unpredictable
+    and never given before (see the module docstring), in constant time."""
+    list_id, allocated, size, slot_key = _take_slot(session, ctx, purpose)
+    index = permute(allocated - 1, size, bytes.fromhex(slot_key))
+    session.add(StatusEntry(list_id=list_id, index=index, purpose=purpose, credential_id=credential_id))
+    return status_entry(ctx.list_url(purpose, list_id), purpose, index)
 
 
 def sign_list(session: Session, ctx: IssuerContext, status_list: StatusList) -> None:

@@ -165,6 +165,11 @@ class StatusList(Base):
     etag: Mapped[str] = mapped_column(String(80))
     signed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: Slots given out so far: slot ``n`` is index ``permute(n)`` under ``slot_key``. Lists made
+    #: before migration 0008 (random indexes) are marked full (``allocated = size``).
+    allocated: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: Hex key of the list's pseudo-random permutation of its indexes ("" on old lists).
+    slot_key: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
 
 class StatusEntry(Base):
