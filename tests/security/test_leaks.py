@@ -17,8 +17,8 @@ from issuer import access, create_app
 from issuer.config import mask_passwords
 from issuer.runtime import Runtime
 from keys import KeyStore
+from tests.cli.test_cli import Issuer
 from tests.conftest import FakeClock
-from tests.unit.issuer.test_cli import Issuer
 
 pytestmark = [pytest.mark.db, pytest.mark.http]
 

@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from issuer.runtime import Runtime
 from issuer.store.models import ApiToken, AuditEntry
+from tests.cli.test_cli import Issuer, issuer  # noqa: F401 - the fixture
 from tests.conftest import FakeClock, auth
-from tests.unit.issuer.test_cli import Issuer, issuer  # noqa: F401 - the fixture
 
 pytestmark = [pytest.mark.db, pytest.mark.http]
 

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from issuer import access
-from tests.unit.issuer.test_cli import ISSUER, Issuer, issuer  # noqa: F401 - the fixture
+from tests.cli.test_cli import ISSUER, Issuer, issuer  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.db
 

@@ -35,7 +35,7 @@ from issuer.rules.programs import Program, load_programs, parse_programs
 
 TODAY = date(2026, 11, 22)
 PROGRAM_ID = "botox-cosmetic-injector"
-DATA = Path(__file__).resolve().parents[2] / "data" / "programs"
+DATA = Path(__file__).resolve().parents[3] / "data" / "programs"
 SOURCE = "https://www.bon.texas.gov/"
 SHIPPED_MODULES = {
     "pharmacology": 3.0, "facial_anatomy": 3.0, "patient_assessment": 2.0,

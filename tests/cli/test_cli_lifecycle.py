@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from issuer.credentials import status_lists
-from tests.unit.issuer.test_cli import Issuer, _demo_credential, issuer  # noqa: F401 - fixture
+from tests.cli.test_cli import Issuer, _demo_credential, issuer  # noqa: F401 - fixture
 
 __all__ = ["issuer"]
 

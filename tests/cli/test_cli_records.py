@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.test_cli import Issuer, issuer  # noqa: F401 - the fixture
 from tests.cohort import ELIGIBLE, sample_as_of
 from tests.http.issuer.test_imports import BAD_LINES, _big_file, good_row, to_csv
-from tests.unit.issuer.test_cli import Issuer, issuer  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.db
 PROGRAM = "botox-cosmetic-injector"

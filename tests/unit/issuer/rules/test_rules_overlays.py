@@ -24,7 +24,7 @@ from issuer.rules.kinds import (
     SupervisingPhysicianRule,
 )
 from issuer.rules.programs import Program, load_programs
-from tests.unit.issuer.test_programs import (
+from tests.unit.issuer.rules.test_programs import (
     PROGRAM_ID,
     TODAY,
     by_id,

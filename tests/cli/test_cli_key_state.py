@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 from issuer.cli import main
 from issuer.config import _ENV
+from tests.cli.test_cli import Issuer, issuer  # noqa: F401 - the fixture
 from tests.http.issuer.test_imports import good_row, to_csv
-from tests.unit.issuer.test_cli import Issuer, issuer  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.db
 
