@@ -39,6 +39,7 @@ imports: venv
 
 bench: venv
 	$(PY) bench/verify_speed.py
+	$(PY) bench/issue_speed.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache *.egg-info
