@@ -1,0 +1,173 @@
+"""API bearer tokens of the staff API: stored as SHA-256 hashes, with a lifecycle (an
+optional expiry, the time of last use, revocation); a revoked or expired token is refused
+on its next request, and every token event is audited.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from issuer import audit
+from issuer.context import IssuerContext
+from issuer.errors import Conflict, NotFound, ValidationFailed
+from issuer.store.models import ApiToken
+from vc import credential as vcc
+
+ROLES = ("registrar", "certifier", "admin")
+
+
+#: The longest a token may be created for (ten years); ``None`` means it never expires.
+MAX_TOKEN_DAYS = 3650
+
+
+#: ``last_used_at`` is written at most this often per token (not a write per request).
+LAST_USED_EVERY = timedelta(minutes=1)
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def new_token(
+    session: Session,
+    ctx: IssuerContext,
+    role: str,
+    label: str,
+    actor: str = "cli",
+    expires_in_days: int | None = None,
+) -> tuple[ApiToken, str]:
+    """Create and commit a bearer token for ``role``: the row and the secret, which is
+    shown once and stored only hashed. Raises :class:`ValidationFailed` for an unknown
+    role, an empty label or an expiry outside 1..:data:`MAX_TOKEN_DAYS` days."""
+    if role not in ROLES:
+        raise ValidationFailed(
+            f"unknown role {role!r} (use one of {', '.join(ROLES)})",
+            errors=[{"field": "role", "detail": "unknown role"}],
+        )
+    label = label.strip()[:100]
+    if not label or "\x00" in label:
+        raise ValidationFailed("give the token a label", errors=[{"field": "label", "detail": "required"}])
+    if expires_in_days is not None and not 1 <= expires_in_days <= MAX_TOKEN_DAYS:
+        raise ValidationFailed(
+            f"a token expires in 1 to {MAX_TOKEN_DAYS} days",
+            errors=[{"field": "expires_in_days", "detail": f"between 1 and {MAX_TOKEN_DAYS}"}],
+        )
+    now = ctx.now()
+    secret = "bxc_" + secrets.token_urlsafe(32)
+    token = ApiToken(
+        id=str(uuid.uuid4()),
+        role=role,
+        token_hash=hash_secret(secret),
+        label=label,
+        created_at=now,
+        created_by=actor[:64],
+        expires_at=now + timedelta(days=expires_in_days) if expires_in_days is not None else None,
+    )
+    session.add(token)
+    audit.record(
+        session, at=now, actor=actor, action="token_create", target=f"token:{token.id}",
+        data={"role": role, "label": label,
+              "expires_at": vcc.timestamp(token.expires_at) if token.expires_at else None},
+    )
+    session.commit()
+    return token, secret
+
+
+def create_token(
+    session: Session,
+    ctx: IssuerContext,
+    role: str,
+    label: str,
+    actor: str = "cli",
+    expires_in_days: int | None = None,
+) -> str:
+    """Create a bearer token for ``role``; returns the secret (see :func:`new_token`)."""
+    return new_token(session, ctx, role, label, actor, expires_in_days)[1]
+
+
+def token_state(token: ApiToken, now: datetime) -> str:
+    """``active``, ``expired`` or ``revoked``."""
+    if token.revoked_at is not None:
+        return "revoked"
+    if token.expires_at is not None and token.expires_at <= now:
+        return "expired"
+    return "active"
+
+
+def authenticate_token(session: Session, secret: str, now: datetime) -> ApiToken | None:
+    """The active token for a presented secret, or ``None`` (unknown, revoked, expired).
+
+    Notes its use (at most once per :data:`LAST_USED_EVERY`) and commits that.
+    """
+    if not secret or len(secret) > 200:
+        return None
+    token = session.scalars(select(ApiToken).where(ApiToken.token_hash == hash_secret(secret))).first()
+    if token is None or token_state(token, now) != "active":
+        session.rollback()
+        return None
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_EVERY:
+        token.last_used_at = now
+    session.commit()
+    return token
+
+
+def list_tokens(session: Session) -> list[ApiToken]:
+    """Every token, newest first (revoked and expired ones included)."""
+    return list(session.scalars(select(ApiToken).order_by(ApiToken.created_at.desc(), ApiToken.id)))
+
+
+def token_json(token: ApiToken, now: datetime) -> dict[str, Any]:
+    """What may be shown of a token: never its secret nor its hash."""
+
+    def stamp(moment: datetime | None) -> str | None:
+        return vcc.timestamp(moment) if moment is not None else None
+
+    return {
+        "id": token.id,
+        "label": token.label,
+        "role": token.role,
+        "state": token_state(token, now),
+        "created_at": stamp(token.created_at),
+        "created_by": token.created_by,
+        "last_used_at": stamp(token.last_used_at),
+        "expires_at": stamp(token.expires_at),
+        "revoked_at": stamp(token.revoked_at),
+        "revoked_by": token.revoked_by,
+    }
+
+
+def revoke_token(session: Session, ctx: IssuerContext, token_id: str, actor: str) -> ApiToken:
+    """Revoke a token for good (its next request gets 401) and commit; raises
+    :class:`NotFound` or :class:`Conflict` (already revoked)."""
+    token = (
+        session.scalars(
+            select(ApiToken)
+            .where(ApiToken.id == token_id)
+            .with_for_update(key_share=True)
+            .execution_options(populate_existing=True)
+        ).first()
+        if len(token_id) <= 36
+        else None
+    )
+    if token is None:
+        session.rollback()
+        raise NotFound(f"no token {token_id!r}")
+    if token.revoked_at is not None:
+        session.rollback()
+        raise Conflict(f"token {token_id} was already revoked")
+    now = ctx.now()
+    token.revoked_at = now
+    token.revoked_by = actor[:64]
+    audit.record(
+        session, at=now, actor=actor, action="token_revoke", target=f"token:{token.id}",
+        data={"role": token.role, "label": token.label},
+    )
+    session.commit()
+    return token
