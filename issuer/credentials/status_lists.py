@@ -170,6 +170,7 @@ def _claims_engine(engine: Engine) -> Engine:
                               pool_pre_ping=True)
         _CLAIMS[engine] = found
         event.listen(engine, "engine_disposed", lambda _conn: found.dispose())
+        weakref.finalize(engine, found.dispose)  # an engine dropped without dispose() closes it too
     return found
 
 

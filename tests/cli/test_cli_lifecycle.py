@@ -89,6 +89,8 @@ def test_audit_verify_export_and_tampering(issuer: Issuer, tmp_path: Path) -> No
         if engine.dialect.name == "postgresql":  # someone able to switch the trigger off
             conn.execute(text("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update"))
         conn.execute(text("UPDATE audit_log SET reason = 'routine' WHERE seq = :s"), {"s": suspend_seq})
+        if engine.dialect.name == "postgresql":  # and back on: the schema is shared with other tests
+            conn.execute(text("ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update"))
     engine.dispose()
     line = issuer.run("audit", "verify").one_line_error()
     assert f"audit log broken at entry {suspend_seq}" in line
