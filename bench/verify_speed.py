@@ -68,7 +68,7 @@ def main() -> None:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="bxc-bench-"))
-    db_url = f"sqlite:///{work / 'issuer.store.db'}"
+    db_url = f"sqlite:///{work / 'issuer.db'}"
     upgrade(db_url)
     KeyStore(work / "keys").generate("ES256")
     issuer_app = create_app({"database_url": db_url, "keys_dir": str(work / "keys")})

@@ -50,7 +50,7 @@ class Config:
         if self.database_url:
             return self.database_url
         Path("var").mkdir(exist_ok=True)
-        return f"sqlite:///{Path('var/issuer.store.db').resolve()}"
+        return f"sqlite:///{Path('var/issuer.db').resolve()}"
 
 
 _ENV = {

@@ -76,7 +76,7 @@ def migrated_database(
 ) -> Iterator[str]:
     """A database migrated to head, once per backend per session."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'issuer.store.db'}"
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'issuer.db'}"
         upgrade(url)
         yield url
         return

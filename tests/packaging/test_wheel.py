@@ -104,7 +104,7 @@ def test_wheel_serves_pages_from_any_folder(installed, tmp_path):
     work.mkdir()
     env = {
         **env,
-        "ISSUER_DATABASE_URL": f"sqlite:///{work / 'issuer.store.db'}",
+        "ISSUER_DATABASE_URL": f"sqlite:///{work / 'issuer.db'}",
         "ISSUER_KEYS_DIR": str(work / "keys"),
         "ISSUER_SECRET_KEY": "wheel-test-session-secret",
     }
