@@ -3,7 +3,8 @@ records, and one issued credential. Running it again reuses what is there."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -50,11 +51,9 @@ def load(session: Session, ctx: IssuerContext) -> Credential:
     return issuance.issue(session, ctx, practitioner.id, PROGRAM, "demo")
 
 
-def demo_records(today: object) -> list[dict[str, object]]:
-    """A complete, realistic set of records for the shipped program."""
-    from datetime import date
-
-    assert isinstance(today, date)
+def complete_records(today: date) -> list[dict[str, Any]]:
+    """Records that meet every base requirement of the shipped program on ``today``: the
+    one table the demo and the tests share (the tests use it as of 2026-11-22)."""
 
     def day(n: int) -> str:
         return (today - timedelta(days=n)).isoformat()
@@ -67,43 +66,39 @@ def demo_records(today: object) -> list[dict[str, object]]:
         "complications": 2.0,
         "ethics_and_consent": 2.0,
     }
-    records: list[dict[str, object]] = [
-        {"program_id": PROGRAM, "kind": "didactic", "module": m, "hours": h, "completed_on": day(20)}
+    records: list[dict[str, Any]] = [
+        {"program_id": PROGRAM, "kind": "didactic", "module": m, "hours": h, "completed_on": day(51)}
         for m, h in modules.items()
     ]
     records += [
         {
             "program_id": PROGRAM,
             "kind": "hands_on",
-            "hours": 4.0,
-            "supervised_injections": 12,
-            "live_models": 2,
+            "hours": 8.0,
+            "supervised_injections": 24,
+            "live_models": 4,
             "supervisor": "Ana Ruiz, MD",
-            "completed_on": day(12),
+            "completed_on": day(50),
         },
-        {
-            "program_id": PROGRAM,
-            "kind": "hands_on",
-            "hours": 4.0,
-            "supervised_injections": 12,
-            "live_models": 2,
-            "supervisor": "Ana Ruiz, MD",
-            "completed_on": day(11),
-        },
-        {"program_id": PROGRAM, "kind": "written_exam", "score": 88, "max_score": 100, "taken_on": day(10)},
+        {"program_id": PROGRAM, "kind": "written_exam", "score": 88, "max_score": 100, "taken_on": day(49)},
         {
             "program_id": PROGRAM,
             "kind": "practical_exam",
             "passed": True,
             "examiner": "Ana Ruiz, MD",
-            "taken_on": day(10),
-        },
-        {
-            "program_id": PROGRAM,
-            "kind": "ce_credits",
-            "credits": 4.0,
-            "provider": "Example CME Institute",
-            "completed_on": day(30),
+            "taken_on": day(49),
         },
     ]
     return records
+
+
+def demo_records(today: date) -> list[dict[str, Any]]:
+    """The demo practitioner's records: the complete ones, and some CE credits."""
+    ce_credits = {
+        "program_id": PROGRAM,
+        "kind": "ce_credits",
+        "credits": 4.0,
+        "provider": "Example CME Institute",
+        "completed_on": (today - timedelta(days=30)).isoformat(),
+    }
+    return [*complete_records(today), ce_credits]

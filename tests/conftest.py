@@ -11,7 +11,7 @@ import hashlib
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -21,7 +21,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
-from issuer import access, create_app
+from issuer import access, create_app, demo
 from issuer.runtime import Runtime
 from issuer.store.db import upgrade
 from issuer.store.models import Base
@@ -169,45 +169,9 @@ def practitioner_body(**overrides: Any) -> dict[str, Any]:
 
 
 def complete_records() -> list[dict[str, Any]]:
-    """Records that meet every base requirement of the shipped program (as of 2026-11-22)."""
-    modules = {
-        "pharmacology": 3.0,
-        "facial_anatomy": 3.0,
-        "patient_assessment": 2.0,
-        "injection_technique": 4.0,
-        "complications": 2.0,
-        "ethics_and_consent": 2.0,
-    }
-    records: list[dict[str, Any]] = [
-        {"program_id": PROGRAM, "kind": "didactic", "module": m, "hours": h, "completed_on": "2026-10-02"}
-        for m, h in modules.items()
-    ]
-    records += [
-        {
-            "program_id": PROGRAM,
-            "kind": "hands_on",
-            "hours": 8.0,
-            "supervised_injections": 24,
-            "live_models": 4,
-            "supervisor": "Ana Ruiz, MD",
-            "completed_on": "2026-10-03",
-        },
-        {
-            "program_id": PROGRAM,
-            "kind": "written_exam",
-            "score": 88,
-            "max_score": 100,
-            "taken_on": "2026-10-04",
-        },
-        {
-            "program_id": PROGRAM,
-            "kind": "practical_exam",
-            "passed": True,
-            "examiner": "Ana Ruiz, MD",
-            "taken_on": "2026-10-04",
-        },
-    ]
-    return records
+    """Records that meet every base requirement of the shipped program (as of 2026-11-22):
+    the table the demo uses too (:func:`issuer.demo.complete_records`)."""
+    return demo.complete_records(date(2026, 11, 22))
 
 
 def enrol(

@@ -17,17 +17,17 @@ import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 
-from issuer import access, create_app
+from issuer import access, create_app, demo
 from issuer.records import evidence, practitioners, schemas
 from issuer.runtime import Runtime
 from keys import KeyStore
-from tests.conftest import PROGRAM, complete_records, practitioner_body
+from tests.conftest import PROGRAM, practitioner_body
 from tests.e2e.conftest import Reply, free_port, http
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,18 +59,6 @@ class Cluster:
         )
 
 
-def fresh_records(today: date) -> list[dict[str, Any]]:
-    """The shared complete records, re-dated to the days before ``today``."""
-    shifted = []
-    for record in complete_records():
-        record = dict(record)
-        for field in ("completed_on", "taken_on"):
-            if field in record:
-                record[field] = (today - timedelta(days=20)).isoformat()
-        shifted.append(record)
-    return shifted
-
-
 def seed(cluster: Cluster, count: int) -> list[str]:
     """``count`` eligible practitioners, written directly through the service; their ids."""
     today = datetime.now(UTC).date()
@@ -86,7 +74,7 @@ def seed(cluster: Cluster, count: int) -> list[str]:
             practitioner = practitioners.create_practitioner(
                 session, cluster.rt.ctx, schemas.parse(schemas.PractitionerIn, body), "test"
             )
-            for record in fresh_records(today):
+            for record in demo.complete_records(today):
                 evidence.add_record(session, cluster.rt.ctx, practitioner.id,
                                    schemas.parse(schemas.RECORD_ADAPTER, record), "test")
             ids.append(practitioner.id)
