@@ -178,7 +178,7 @@ def export(session: Session, out: TextIO) -> int:
     """Write every entry as one JSON object per line (with its ``hash``); returns the count."""
     count = 0
     for entry in entries(session):
-        out.write(json.dumps({**entry_fields(entry), "hash": entry.hash}, sort_keys=True) + "\n")
+        out.write(json.dumps(entry_json(entry), sort_keys=True) + "\n")
         count += 1
     return count
 

@@ -63,11 +63,6 @@ def read_qr_codes(data: bytes) -> list[str]:
     return texts
 
 
-def decode_qr(data: bytes) -> str:
-    """The text of the first QR code in ``data``; see :func:`read_qr_codes`."""
-    return read_qr_codes(data)[0]
-
-
 def _decode(data: bytes) -> list[str]:
     import zxingcpp
     from PIL import Image, UnidentifiedImageError
