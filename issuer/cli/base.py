@@ -39,6 +39,33 @@ class IssuerGroup(click.Group):
             raise click.ClickException(masked) from exc
 
 
+class KeyIdCommand(click.Command):
+    """A command whose argument is a key id. A kid is a base64url thumbprint and may begin
+    with ``-`` (one in 64 does): such a token is the key id, not an unknown option, so
+    ``issuer keys compromised -bEu3…`` works as typed (``--`` before it works too)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        options = {name: param for param in self.get_params(ctx) if isinstance(param, click.Option)
+                   for name in (*param.opts, *param.secondary_opts)}
+        flags: list[str] = []
+        positional: list[str] = []
+        tokens = iter(args)
+        for token in tokens:
+            if token == "--":
+                positional.extend(tokens)
+                break
+            option = options.get(token.split("=", 1)[0])
+            if option is None:
+                positional.append(token)
+                continue
+            flags.append(token)
+            if "=" not in token and not option.is_flag and not option.count:
+                value = next(tokens, None)  # an option's value may itself begin with "-"
+                if value is not None:
+                    flags.append(value)
+        return super().parse_args(ctx, [*flags, "--", *positional])
+
+
 @click.group(cls=IssuerGroup)
 def main() -> None:
     """Issue and manage Botox injector certification credentials."""

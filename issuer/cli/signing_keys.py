@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from issuer.cli.base import key_runtime, keystore, main, settings
+from issuer.cli.base import KeyIdCommand, key_runtime, keystore, main, settings
 from issuer.credentials import signing_keys
 from keys import ALGORITHMS
 
@@ -65,7 +65,7 @@ def _new_key(alg: str | None, action: str) -> None:
     )
 
 
-@keys.command("retire")
+@keys.command("retire", cls=KeyIdCommand)
 @click.argument("kid")
 def keys_retire(kid: str) -> None:
     """Stop signing with KID (it stays in the JWK Set while credentials it signed are valid)."""
@@ -74,7 +74,7 @@ def keys_retire(kid: str) -> None:
     click.echo(f"key {record.kid} is retired")
 
 
-@keys.command("compromised")
+@keys.command("compromised", cls=KeyIdCommand)
 @click.argument("kid")
 @click.option("--reason", default=None, help="What happened (kept in the audit log).")
 def keys_compromised(kid: str, reason: str | None) -> None:

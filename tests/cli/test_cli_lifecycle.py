@@ -48,6 +48,19 @@ def test_compromised_unknown_kid_is_one_line(issuer: Issuer) -> None:  # noqa: F
     assert "no key nope" in issuer.run("keys", "compromised", "nope").one_line_error()
 
 
+@pytest.mark.parametrize("command", ["compromised", "retire"])
+def test_a_kid_that_begins_with_a_dash_is_taken_as_the_kid(issuer: Issuer, command: str) -> None:  # noqa: F811
+    # One thumbprint in 64 begins with "-"; copied from `keys list`, it must not read as an option.
+    kid = "-bEu3u5T7ldsSBIRlDcjqjYKQqEpbD-L362FSdutFys"
+    assert f"no key {kid}" in issuer.run("keys", command, kid).one_line_error()
+    assert f"no key {kid}" in issuer.run("keys", command, "--", kid).one_line_error()
+    if command == "compromised":
+        line = issuer.run("keys", command, "--reason", "-lost", kid).one_line_error()
+        assert f"no key {kid}" in line
+    usage = issuer.run("keys", command, kid, "--nope")
+    assert usage.returncode == 2 and "unexpected extra argument (--nope)" in usage.stderr
+
+
 def test_reissue_needs_an_id_or_a_kid(issuer: Issuer) -> None:  # noqa: F811
     assert "either a credential id or --kid" in issuer.run("credentials", "reissue").one_line_error()
 
