@@ -50,7 +50,7 @@ def depth(value: Any) -> int:
         if children is None:
             continue
         deepest = max(deepest, level + 1)
-        stack.extend((child, level + 1) for child in children)
+        stack.extend((child, level + 1) for child in children if isinstance(child, (dict, list)))
     return deepest
 
 

@@ -73,6 +73,7 @@ from verifier.resolver import (
     ResolverError,
     StatusListSnapshot,
 )
+from verifier.signatures import SignatureMemo
 
 VALID = "valid"
 #: The input is neither a credential nor a verification link (never worded as forgery).
@@ -309,6 +310,7 @@ class Verifier:
         self._sources = sources
         self._policy = policy
         self._clock = clock
+        self._signatures = SignatureMemo(TYP, policy.algorithms)
 
     def verify_credential(self, token: str) -> Verdict:
         """Verdict for a compact JWT (the API's ``credential`` field).
@@ -438,7 +440,7 @@ class Verifier:
             return self._sources.key_for(issuer, kid)
 
         try:
-            jose.verify(token, typ=TYP, algorithms=self._policy.algorithms, key_for=lookup)
+            self._signatures.verify(token, lookup)
         except KeysUnavailable:
             run.failed(
                 "signature",
