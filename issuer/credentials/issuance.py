@@ -21,7 +21,7 @@ from issuer.errors import ConfigurationError, Conflict, NotEligible, NotFound
 from issuer.records.practitioners import candidate_of, get_practitioner
 from issuer.rules.facts import Candidate
 from issuer.rules.programs import Program
-from issuer.store.models import Credential
+from issuer.store.models import Credential, Practitioner
 from vc import credential as vcc
 from vc import jose, protocol
 from vc.status_list import PURPOSES
@@ -55,6 +55,50 @@ def _results(program: Program, candidate: Candidate, today: date) -> vcc.Trainin
         # the achievement's creditsAvailable and every page; continuing-education credits earned
         # elsewhere are eligibility evidence (a ce_credits rule), not credits of this program.
         ce_credits=program.cme_credits,
+    )
+
+
+def credential_data(
+    ctx: IssuerContext,
+    program: Program,
+    practitioner: Practitioner,
+    candidate: Candidate,
+    credential_id: str,
+    valid_from: datetime,
+    valid_until: datetime,
+    entries: list[dict[str, str]],
+) -> vcc.CredentialData:
+    """What a new credential says: the practitioner, the license as checked, the program and
+    the results eligibility counted (as of ``valid_from``), with its status ``entries``."""
+    return vcc.CredentialData(
+        credential_id=credential_id,
+        issuer_id=ctx.config.issuer_url,
+        issuer_name=ctx.config.issuer_name,
+        given_name=practitioner.given_name,
+        family_name=practitioner.family_name,
+        profession=practitioner.profession,
+        license=vcc.LicenseEvidence(
+            jurisdiction=candidate.license.jurisdiction,
+            number=candidate.license.number,
+            status=candidate.license.status,
+            expires_on=candidate.license.expires_on,
+            checked_on=candidate.license.checked_on,
+            checked_source=candidate.license.checked_source,
+        ),
+        achievement=vcc.Achievement(
+            program_id=program.id,
+            name=program.name,
+            description=program.description,
+            criteria=program.criteria,
+            accreditation_body=program.accreditation_body,
+            accreditation_id=program.accreditation_id,
+            cme_credits=program.cme_credits,
+        ),
+        results=_results(program, candidate, valid_from.date()),
+        issued_at=valid_from,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        status=entries,
     )
 
 
@@ -175,36 +219,8 @@ def issue(
     )
     insert_current(session, row)
     entries = [allocate(session, ctx, purpose, credential_id) for purpose in PURPOSES]
-    data = vcc.CredentialData(
-        credential_id=credential_id,
-        issuer_id=ctx.config.issuer_url,
-        issuer_name=ctx.config.issuer_name,
-        given_name=practitioner.given_name,
-        family_name=practitioner.family_name,
-        profession=practitioner.profession,
-        license=vcc.LicenseEvidence(
-            jurisdiction=candidate.license.jurisdiction,
-            number=candidate.license.number,
-            status=candidate.license.status,
-            expires_on=candidate.license.expires_on,
-            checked_on=candidate.license.checked_on,
-            checked_source=candidate.license.checked_source,
-        ),
-        achievement=vcc.Achievement(
-            program_id=program.id,
-            name=program.name,
-            description=program.description,
-            criteria=program.criteria,
-            accreditation_body=program.accreditation_body,
-            accreditation_id=program.accreditation_id,
-            cme_credits=program.cme_credits,
-        ),
-        results=_results(program, candidate, now.date()),
-        issued_at=valid_from,
-        valid_from=valid_from,
-        valid_until=valid_until,
-        status=entries,
-    )
+    data = credential_data(ctx, program, practitioner, candidate, credential_id, valid_from, valid_until,
+                           entries)
     row.token = jose.sign(vcc.build_claims(data), ctx.signer, typ=vcc.TYP, cty=vcc.CTY)
     audit.record(
         session,

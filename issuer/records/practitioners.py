@@ -153,11 +153,17 @@ def practitioner_json(p: Practitioner) -> dict[str, Any]:
 
 
 def _facts(practitioner: Practitioner, program_id: str | None) -> Candidate:
-    records = tuple(
+    return candidate_from(practitioner, (
         RecordFacts(kind=r.kind, on=r.completed_on, data=r.data, id=r.id, supersedes=r.supersedes_id)
         for r in practitioner.records
         if program_id is None or r.program_id in (program_id, "")
-    )
+    ))
+
+
+def candidate_from(practitioner: Practitioner, facts: Iterable[RecordFacts]) -> Candidate:
+    """The candidate of ``practitioner`` with these records (in order of entry), loaded by
+    the caller: :func:`candidate_of` for one practitioner, a batch query for many."""
+    records = tuple(facts)
     registered = LicenseFacts(
         number=practitioner.license_number,
         jurisdiction=practitioner.license_jurisdiction,

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from typing import Any
 
 DIDACTIC_MODULES = (
@@ -59,12 +60,17 @@ class Candidate:
 
     def current(self) -> list[RecordFacts]:
         """The records that count: every record no other record supersedes."""
-        replaced = {r.supersedes for r in self.records if r.supersedes}
-        return [r for r in self.records if not (r.id and r.id in replaced)]
+        return list(self._current)
 
     def of_kind(self, kind: str) -> list[RecordFacts]:
         """Current (not superseded) records of one kind."""
-        return [r for r in self.current() if r.kind == kind]
+        return [r for r in self._current if r.kind == kind]
+
+    @cached_property
+    def _current(self) -> tuple[RecordFacts, ...]:
+        # Every rule asks (of_kind): worked out once per candidate, which never changes.
+        replaced = {r.supersedes for r in self.records if r.supersedes}
+        return tuple(r for r in self.records if not (r.id and r.id in replaced))
 
 
 def current_license(registered: LicenseFacts, records: Sequence[RecordFacts]) -> LicenseFacts:
