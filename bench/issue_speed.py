@@ -2,8 +2,9 @@
 
 For each database (SQLite file; PostgreSQL when reachable), two servers run in child
 processes, each with waitress and the same number of threads:
-  1. the issuer: ``POST /api/v1/credentials`` (bearer token, rules, QR codes, status list
-     indexes, ES256 signature, audit entry, one transaction);
+  1. the issuer: ``POST /api/v1/credentials`` (bearer token, rules, status list indexes,
+     ES256 signature, audit entry, one transaction; QR codes are rendered on request since
+     migration 0009, not at issuance);
   2. a baseline: a bare Flask endpoint that signs the same claims with PyJWT (ES256, the
      same key) and inserts and commits one row in the same database (same engine setup).
 Clients on 1, 4 and 8 keep-alive connections post for ``--seconds`` each; we print
@@ -11,7 +12,7 @@ credentials/s, p50/p99 latency and the ratio to the baseline at the same width. 
 credential table is grown quickly through SQL (filler credentials and their status
 entries in full lists, as a busy issuer accumulates them: 10k, then 100k by default) and
 the issuance rate is measured again at each size: it should stay flat. Last, one issuance
-is profiled (cProfile, in-process) and its time split into QR rendering, signing, SQL,
+is profiled (cProfile, in-process) and its time split into signing, SQL,
 eligibility rules, audit and the rest.
 
 Run: ``make bench`` (or ``.venv/bin/python bench/issue_speed.py [--seconds 2]
@@ -237,7 +238,7 @@ def grow(db_url: str, model_id: str, count: int) -> float:
                     {"id": i, "practitioner_id": model_id, "program_id": "filler", "kid": "filler",
                      "token": "", "issued_at": now, "valid_from": now,
                      "valid_until": now + timedelta(days=365), "status": "active", "issued_by": "bench",
-                     "qr_png": b"", "qr_svg": "", "is_current": None}
+                     "is_current": None}
                     for i in ids])
                 conn.execute(insert(StatusEntry), [
                     {"list_id": lists[p], "index": chunk + k, "purpose": p, "credential_id": i}
@@ -258,7 +259,6 @@ def credential_count(db_url: str) -> int:
 
 
 CATEGORIES = [  # (label, substrings of "file:function" whose cumulative time counts), first match wins
-    ("QR codes (png + svg)", ["issuer/credentials/qr.py:png", "issuer/credentials/qr.py:svg"]),
     ("signing (vc.jose.sign)", ["vc/jose.py:sign"]),
     ("eligibility rules", ["evaluate"]),
     ("status list indexes", ["issuer/credentials/status_lists.py:allocate"]),

@@ -3,41 +3,53 @@ credential says, read from its signed token, never from the live database row.
 
 Made with fpdf2, with HarfBuzz text shaping (``uharfbuzz``) and Noto fonts, so a name in any
 script prints: Latin, Chinese, Japanese, Korean, Arabic and Hebrew (joined and right to left).
-The QR code is the one stored at issuance, printed 40 mm wide (at least 25 mm scans reliably
-from paper); it opens the verifier, which shows the live status.
+The QR code of the verify link is printed 40 mm wide (at least 25 mm scans reliably from
+paper); it opens the verifier, which shows the live status.
 
-A current certificate is rendered once per paper size and kept. A revoked, suspended,
-superseded or expired one is never offered clean: it is rendered on request with a stamp
-across the page saying so (and, when superseded, where the current one is).
+Nothing is stored: a certificate is rendered on request from the signed token, and the
+rendering is deterministic (its creation date is the issuance time), so the same inputs
+give the same bytes and :attr:`Certificate.etag` names them without rendering. A revoked,
+suspended, superseded or expired one is never offered clean: it is stamped across the page
+saying so (and, when superseded, where the current one is); the state is part of the ETag.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
+import threading
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 from fpdf import FPDF
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from issuer.context import IssuerContext
+from issuer.credentials import qr
 from issuer.credentials.issuance import effective_status, get_credential
 from issuer.credentials.status_changes import public_status
 from issuer.errors import NotFound
-from issuer.store.models import Credential, CredentialDocument
+from issuer.store.models import Credential
 from vc import credential as vcc
 from vc import jose
 
 PAPERS = {"a4": "A4", "letter": "Letter"}
 QR_MM = 40
-#: Stored documents are keyed by this prefix: PDFs rendered by earlier versions (from the
-#: live database row, without the script fonts) are never served again.
-DOCUMENT_KIND = "pdf2-{paper}"
+#: Changes whenever the same inputs would render other bytes (a layout change, another
+#: fpdf2): it is part of every ETag, so no cache keeps a certificate drawn the old way.
+RENDERER = f"pdf-3/fpdf2-{version('fpdf2')}"
+#: Rendered certificates kept in memory, by ETag (a render takes about 0.3 s, half of it
+#: parsing fonts; the bytes for one ETag never change, so a kept copy is never stale).
+RENDERED_KEPT = 64
+_rendered: OrderedDict[str, bytes] = OrderedDict()
+_rendered_lock = threading.Lock()
 
 #: Fonts, first found wins: (family, regular, bold). The first family is the main one; the
 #: others are fallbacks for the scripts it lacks, loaded only when a text needs them.
@@ -187,11 +199,14 @@ def _fonts(pdf: FPDF, texts: Iterable[str]) -> str | None:
 
 def render(
     ctx: IssuerContext, view: SignedView, qr_png: bytes, paper: str, *, state: str = "active",
-    current_url: str | None = None,
+    current_url: str | None = None, created: datetime | None = None,
 ) -> bytes:
     """The certificate of ``view`` as PDF bytes on ``paper`` (``a4`` or ``letter``); stamped
-    when ``state`` is not ``active`` (``current_url``: the holder page of the successor)."""
+    when ``state`` is not ``active`` (``current_url``: the holder page of the successor).
+    The same arguments give the same bytes: the document's creation date is ``created``
+    (default: the signed ``validFrom``), never the clock."""
     pdf = FPDF(orientation="portrait", unit="mm", format=PAPERS[paper])
+    pdf.set_creation_date(created or view.valid_from)
     pdf.set_auto_page_break(False)
     pdf.set_margins(20, 20, 20)
     pdf.set_title("Training certificate" if state == "active" else f"Training certificate ({state})")
@@ -270,28 +285,68 @@ def render(
     return bytes(pdf.output())
 
 
-def certificate(session: Session, ctx: IssuerContext, credential_id: str, paper: str) -> bytes:
-    """The PDF of a credential as signed: a current one is rendered once and stored; one that
-    is not current is rendered on request, stamped. Raises :class:`NotFound`."""
+def _fonts_present() -> list[str]:
+    """The font files of :data:`MAIN_FONTS` and :data:`SCRIPT_FONTS` this system has (they
+    change what a certificate looks like, so they are part of its ETag)."""
+    paths = [p for _, regular, bold in (*MAIN_FONTS, *SCRIPT_FONTS.values()) for p in (regular, bold)]
+    return [str(p) for p in paths if p.exists()]
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """Everything one certificate PDF is made of, known without rendering it."""
+
+    row: Credential
+    paper: str
+    #: ``active``, or what the stamp says: revoked, suspended, superseded, expired.
+    state: str
+    #: The holder page of the current credential, printed on a superseded one.
+    current_url: str | None
+    verify_url: str
+    issuer_name: str
+
+    @property
+    def etag(self) -> str:
+        """A strong entity tag (unquoted) of the rendered bytes: SHA-256 of the renderer,
+        the signed token and every other input of :func:`render`."""
+        inputs = [RENDERER, _fonts_present(), "pdf", self.paper, self.state, self.current_url,
+                  self.verify_url, self.issuer_name, vcc.timestamp(self.row.issued_at),
+                  hashlib.sha256(self.row.token.encode()).hexdigest()]
+        return "pdf-" + hashlib.sha256(json.dumps(inputs).encode()).hexdigest()[:40]
+
+    @property
+    def filename(self) -> str:
+        """The name a download is saved under."""
+        return f"certificate-{self.row.id}-{self.paper}.pdf"
+
+    def render(self, ctx: IssuerContext) -> bytes:
+        """The PDF: what was signed, stamped when not active; the same bytes every time (the
+        last :data:`RENDERED_KEPT` are kept in memory by ETag)."""
+        tag = self.etag
+        with _rendered_lock:
+            kept = _rendered.get(tag)
+            if kept is not None:
+                _rendered.move_to_end(tag)
+                return kept
+        content = render(ctx, signed_view(self.row), qr.png(self.verify_url), self.paper, state=self.state,
+                         current_url=self.current_url, created=self.row.issued_at)
+        with _rendered_lock:
+            _rendered[tag] = content
+            while len(_rendered) > RENDERED_KEPT:
+                _rendered.popitem(last=False)
+        return content
+
+
+def certificate(session: Session, ctx: IssuerContext, credential_id: str, paper: str) -> Certificate:
+    """The certificate of a credential on ``paper`` (``a4`` or ``letter``), ready to render;
+    its ETag is known without rendering. Raises :class:`NotFound`."""
     if paper not in PAPERS:
         raise NotFound(f"no paper size {paper!r} (use a4 or letter)")
     row = get_credential(session, credential_id)
     state = effective_status(row, ctx.now())
-    view = signed_view(row)
+    current_url = None
     if state != "active":
         current = public_status(session, ctx, row.id).get("current")
         current_url = current.get("holder_url") if isinstance(current, dict) else None
-        return render(ctx, view, row.qr_png, paper, state=state, current_url=current_url)
-    kind = DOCUMENT_KIND.format(paper=paper)
-    stored = session.get(CredentialDocument, (row.id, kind))
-    if stored is not None:
-        return stored.content
-    content = render(ctx, view, row.qr_png, paper)
-    try:
-        document = CredentialDocument(credential_id=row.id, kind=kind, content=content, created_at=ctx.now())
-        session.add(document)
-        session.commit()
-    except IntegrityError:  # rendered concurrently by another request: keep theirs
-        session.rollback()
-    return content
-
+    return Certificate(row=row, paper=paper, state=state, current_url=current_url,
+                       verify_url=ctx.verify_url(row.id), issuer_name=ctx.config.issuer_name)

@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from issuer import audit
 from issuer.context import IssuerContext
-from issuer.credentials import qr
 from issuer.credentials.status_lists import allocate, require_signer
 from issuer.errors import ConfigurationError, Conflict, NotEligible, NotFound
 from issuer.records.practitioners import candidate_of, get_practitioner
@@ -201,7 +200,6 @@ def issue(
     credential_id = str(uuid.uuid4())
     valid_from = now.replace(microsecond=0)
     valid_until = add_months(valid_from, program.validity_months)
-    verify_url = ctx.verify_url(credential_id)
     row = Credential(
         id=credential_id,
         practitioner_id=practitioner.id,
@@ -213,8 +211,6 @@ def issue(
         valid_until=valid_until,
         status="active",
         issued_by=actor,
-        qr_png=qr.png(verify_url),
-        qr_svg=qr.svg(verify_url),
         is_current=True,
     )
     insert_current(session, row)

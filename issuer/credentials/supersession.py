@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 
 from issuer import audit
 from issuer.context import IssuerContext
-from issuer.credentials import qr
 from issuer.credentials.issuance import insert_current, issue, lock_credential
 from issuer.credentials.status_lists import allocate, resign_lists_of
 from issuer.errors import ConfigurationError, Conflict
@@ -91,7 +90,6 @@ def _reissue_one(session: Session, ctx: IssuerContext, old: Credential, actor: s
     was_current, old.is_current = old.is_current, None  # the new one takes its place
     session.flush()
     now = ctx.now().replace(microsecond=0)
-    verify_url = ctx.verify_url(credential_id)
     new = Credential(
         id=credential_id,
         practitioner_id=old.practitioner_id,
@@ -107,8 +105,6 @@ def _reissue_one(session: Session, ctx: IssuerContext, old: Credential, actor: s
         status_note=old.status_note if old.status == "suspended" else None,
         status_changed_at=old.status_changed_at if old.status == "suspended" else None,
         issued_by=actor,
-        qr_png=qr.png(verify_url),
-        qr_svg=qr.svg(verify_url),
         is_current=was_current,
     )
     insert_current(session, new)

@@ -18,7 +18,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    LargeBinary,
     MetaData,
     String,
     Text,
@@ -146,8 +145,6 @@ class Credential(Base):
     is_current: Mapped[bool | None] = mapped_column(Boolean, nullable=True, default=True)
     status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     issued_by: Mapped[str] = mapped_column(String(64))
-    qr_png: Mapped[bytes] = mapped_column(LargeBinary)
-    qr_svg: Mapped[str] = mapped_column(Text)
 
     practitioner: Mapped[Practitioner] = relationship()
     entries: Mapped[list[StatusEntry]] = relationship(back_populates="credential")
@@ -233,17 +230,6 @@ class StaffSession(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     #: ``signed_out``, ``password_changed``, ``locked_out``, ``idle``, ``expired``
     end_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
-
-
-class CredentialDocument(Base):
-    """A rendered document of a credential (the PDF certificate per paper size), made once."""
-
-    __tablename__ = "credential_documents"
-
-    credential_id: Mapped[str] = mapped_column(ForeignKey("credentials.id"), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # pdf-a4 | pdf-letter
-    content: Mapped[bytes] = mapped_column(LargeBinary)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class AuditEntry(Base):

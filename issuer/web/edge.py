@@ -63,6 +63,19 @@ def read_db() -> Session:
     return cast(Session, g.read_db)
 
 
+def rendered(etag: str, cache_control: str, mimetype: str, render: Callable[[], bytes | str]) -> Response:
+    """A deterministic document named by the strong ``etag`` (unquoted): ``304 Not Modified``
+    when the request's ``If-None-Match`` already names it, otherwise ``render()``, which runs
+    only then."""
+    if request.if_none_match.contains_weak(etag):
+        response = Response(status=304)
+    else:
+        response = Response(render(), mimetype=mimetype)
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = cache_control
+    return response
+
+
 def json_body() -> Any:
     """The request's JSON object; :class:`BadRequest` if it is not one or cannot be read
     safely, :class:`ValidationFailed` if a string in it holds a NUL character."""

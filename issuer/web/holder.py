@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, Flask, Response, request
 
 from issuer.credentials.certificate import certificate
-from issuer.web.edge import ctx, db
+from issuer.web.edge import ctx, read_db, rendered
 from vc.credential import PROFESSIONS
 
 bp = Blueprint("holder", __name__)
@@ -20,15 +20,14 @@ LINKEDIN_ADD = "https://www.linkedin.com/profile/add"
 @bp.get("/credentials/<credential_id>/certificate.pdf")
 def certificate_pdf(credential_id: str) -> Response:
     """The one-page PDF certificate, ``?paper=a4`` (default) or ``?paper=letter``: what was
-    signed, stamped when the credential is not current. Cached no longer than a status list,
-    so a revocation reaches a re-download as fast as it reaches a verifier."""
-    paper = request.args.get("paper", "a4")
-    content = certificate(db(), ctx(), credential_id, paper)
-    response = Response(content, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="certificate-{credential_id}-{paper}.pdf"'
-    )
-    response.headers["Cache-Control"] = f"public, max-age={ctx().config.status_list_ttl}"
+    signed, stamped when the credential is not current, rendered on request. Its ETag is
+    known without rendering (``If-None-Match`` gets ``304``) and changes with the state;
+    cached no longer than a status list, so a revocation reaches a re-download as fast as
+    it reaches a verifier."""
+    document = certificate(read_db(), ctx(), credential_id, request.args.get("paper", "a4"))
+    response = rendered(document.etag, f"public, max-age={ctx().config.status_list_ttl}", "application/pdf",
+                        lambda: document.render(ctx()))
+    response.headers["Content-Disposition"] = f'attachment; filename="{document.filename}"'
     return response
 
 

@@ -6,7 +6,7 @@ from flask import Blueprint, Response, jsonify, render_template, request
 
 from issuer.credentials import certificate, issuance, qr, signing_keys, status_changes, status_lists
 from issuer.errors import NotFound
-from issuer.web.edge import ctx, db, read_db
+from issuer.web.edge import ctx, db, read_db, rendered
 from vc import credential as vcc
 from vc import jsonld, protocol
 
@@ -103,20 +103,20 @@ def credential_jwt(credential_id: str) -> Response:
     return response
 
 
+#: The QR code of a verify link never changes: cached for a year, never revalidated.
+QR_CACHE = "public, max-age=31536000, immutable"
+
+
 @bp.get("/credentials/<credential_id>/qr.png")
 def qr_png(credential_id: str) -> Response:
-    """The QR code (PNG) of the verify link, rendered once at issuance."""
-    row = issuance.get_credential(read_db(), credential_id)
-    response = Response(row.qr_png, mimetype="image/png")
-    response.headers["Cache-Control"] = "public, max-age=86400"
-    return response
+    """The QR code (PNG) of the verify link, rendered on request (its ETag without rendering)."""
+    link = ctx().verify_url(issuance.get_credential(read_db(), credential_id).id)
+    return rendered(qr.etag("png", link), QR_CACHE, "image/png", lambda: qr.png(link))
 
 
 @bp.get("/credentials/<credential_id>/qr.svg")
 def qr_svg(credential_id: str) -> Response:
-    """The QR code (SVG) of the verify link, rendered once at issuance; always on an opaque
-    white background with its quiet zone."""
-    row = issuance.get_credential(read_db(), credential_id)
-    response = Response(qr.with_background(row.qr_svg), mimetype="image/svg+xml")
-    response.headers["Cache-Control"] = "public, max-age=86400"
-    return response
+    """The QR code (SVG) of the verify link, rendered on request; always on an opaque white
+    background with its quiet zone."""
+    link = ctx().verify_url(issuance.get_credential(read_db(), credential_id).id)
+    return rendered(qr.etag("svg", link), QR_CACHE, "image/svg+xml", lambda: qr.svg(link))

@@ -1,13 +1,30 @@
-"""The Alembic migrations and the models describe the same schema (``alembic check``)."""
+"""The Alembic migrations and the models describe the same schema (``alembic check``), and
+migrations that move data keep it."""
 
 from __future__ import annotations
 
+import io
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+from urllib.parse import quote
+
 import pytest
+import zxingcpp
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine
+from PIL import Image
+from sqlalchemy import MetaData, create_engine, inspect, text
 
+from issuer import create_app
+from issuer.credentials import qr
+from issuer.store.db import alembic_config
 from issuer.store.models import Base
+from tests.conftest import FakeClock
+from vc import protocol
 
 pytestmark = pytest.mark.db
 
@@ -20,3 +37,97 @@ def test_migrated_database_matches_the_models(migrated_database: str) -> None:
     finally:
         engine.dispose()
     assert diff == []
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database (a fresh SQLite file; a fresh PostgreSQL schema when
+    ``TEST_DATABASE_URL`` is set), for migrating step by step."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'old.db'}"
+        return
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        pytest.skip("TEST_DATABASE_URL is not set (CI sets it to the local PostgreSQL)")
+    schema = f"bxc_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{base}{'&' if '?' in base else '?'}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def test_0009_drops_stored_images_and_their_qr_codes_are_still_served(
+    empty_database: str, keys_dir: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database made at 0008 with credentials (QR images in their rows, a stored PDF) is
+    upgraded; the same QR codes are then served, rendered on request; a downgrade draws
+    back exactly what 0008 had stored."""
+    monkeypatch.setenv("ISSUER_URL", "http://127.0.0.1:5000")  # the downgrade draws from these
+    monkeypatch.setenv("ISSUER_VERIFIER_URL", "http://127.0.0.1:5001")
+    config = alembic_config(empty_database)
+    command.upgrade(config, "0008")
+    ids = [str(uuid.uuid4()) for _ in range(3)]
+    stored: dict[str, bytes] = {}
+    engine = create_engine(empty_database)
+    tables = MetaData()
+    tables.reflect(engine)
+    now = clock()
+    with engine.begin() as conn:
+        conn.execute(tables.tables["practitioners"].insert(), {
+            "id": "p-1", "given_name": "A", "family_name": "B", "email": "a@example.org", "profession": "RN",
+            "license_number": "RN-1", "license_jurisdiction": "US-TX", "license_status": "active",
+            "license_expires_on": date(2027, 1, 1), "license_checked_on": date(2026, 11, 1),
+            "license_checked_source": "https://x", "created_at": now, "created_by": "t"})
+        for n, credential_id in enumerate(ids):
+            link = protocol.verify_link("http://127.0.0.1:5001", "http://127.0.0.1:5000", credential_id)
+            stored[credential_id] = qr.png(link)  # what issuance at 0008 stored
+            conn.execute(tables.tables["credentials"].insert(), {
+                "id": credential_id, "practitioner_id": "p-1", "program_id": f"program-{n}", "kid": "k",
+                "token": "", "issued_at": now, "valid_from": now, "valid_until": now + timedelta(days=365),
+                "status": "active", "issued_by": "t", "qr_png": stored[credential_id],
+                "qr_svg": '<svg width="49mm"/>', "is_current": True})
+        conn.execute(tables.tables["credential_documents"].insert(), {
+            "credential_id": ids[0], "kind": "pdf2-a4", "content": b"%PDF stored", "created_at": now})
+    engine.dispose()
+
+    command.upgrade(config, "head")
+
+    engine = create_engine(empty_database)
+    try:
+        columns = {c["name"] for c in inspect(engine).get_columns("credentials")}
+        assert not columns & {"qr_png", "qr_svg"}
+        assert "credential_documents" not in inspect(engine).get_table_names()
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT COUNT(*) FROM credentials")).scalar_one() == 3
+    finally:
+        engine.dispose()
+    app = create_app({"database_url": empty_database, "keys_dir": str(keys_dir)}, clock=clock)
+    try:
+        client = app.test_client()
+        for credential_id in ids:
+            png = client.get(f"/credentials/{credential_id}/qr.png")
+            assert png.status_code == 200 and png.data == stored[credential_id]  # the same image as before
+            (code,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(png.data)))
+            assert code.text.startswith(f"http://127.0.0.1:5001/v/{credential_id}?issuer=")
+            assert client.get(f"/credentials/{credential_id}/qr.svg").status_code == 200
+    finally:
+        app.extensions["issuer"].engine.dispose()
+
+    command.downgrade(config, "0008")
+    engine = create_engine(empty_database)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT id, qr_png FROM credentials"))
+            restored = {row.id: row.qr_png for row in rows}
+            svgs = conn.execute(text("SELECT qr_svg FROM credentials")).scalars().all()
+        assert {k: bytes(v) for k, v in restored.items()} == stored
+        assert all(s.startswith("<svg") and 'fill="white"' in s for s in svgs)
+        assert "credential_documents" in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+    command.upgrade(config, "head")

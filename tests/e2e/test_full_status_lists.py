@@ -34,7 +34,7 @@ def _fill(database_url: str, list_id: str, indexes: set[int], like: str) -> None
             conn.execute(insert(Credential), [
                 {"id": i, "practitioner_id": model.practitioner_id, "program_id": "filler", "kid": "filler",
                  "token": "", "issued_at": now, "valid_from": now, "valid_until": now + timedelta(days=1),
-                 "status": "revoked", "issued_by": "test", "qr_png": b"", "qr_svg": "", "is_current": None}
+                 "status": "revoked", "issued_by": "test", "is_current": None}
                 for i in ids])
             conn.execute(insert(StatusEntry), [
                 {"list_id": list_id, "index": index, "purpose": "revocation", "credential_id": i}

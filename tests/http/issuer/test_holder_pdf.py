@@ -10,14 +10,14 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import sqlalchemy as sa
 import zxingcpp
 from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
-from sqlalchemy import func, select
 
-from issuer.store.models import CredentialDocument
-from tests.conftest import auth, enrol, issue
+from issuer.credentials import certificate
+from tests.conftest import FakeClock, auth, enrol, issue
 from tests.system_tools import require_tool
 
 pytestmark = [pytest.mark.http, pytest.mark.db]
@@ -121,18 +121,65 @@ def test_pdf_certificate_is_one_page_whose_qr_scans_from_paper(
     assert max(xs) - min(xs) >= 148
 
 
-def test_pdf_is_rendered_once_and_cached(
-    issuer_app: Flask, issuer_client: FlaskClient, tokens: dict[str, str]
+def test_pdf_is_rendered_on_request_and_the_same_bytes_every_time(
+    issuer_app: Flask, issuer_client: FlaskClient, tokens: dict[str, str], clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(certificate, "RENDERED_KEPT", 0)  # every request renders
     body = issue(issuer_client, tokens, enrol(issuer_client, tokens))
 
     first = _pdf(issuer_client, body["id"], "a4")
+    clock.advance(hours=5)  # the document's dates are the credential's, never the clock's
     second = _pdf(issuer_client, body["id"], "a4")
 
     assert first == second
+    assert first != _pdf(issuer_client, body["id"], "letter")
     with issuer_app.extensions["issuer"].sessions() as session:
-        stored = session.scalar(select(func.count()).select_from(CredentialDocument))
-    assert stored == 1
+        tables = set(sa.inspect(session.get_bind()).get_table_names())
+    assert "credential_documents" not in tables  # nothing rendered is stored
+
+
+def test_pdf_etag_gets_304_without_rendering_and_changes_when_revoked(
+    issuer_client: FlaskClient, tokens: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body = issue(issuer_client, tokens, enrol(issuer_client, tokens))
+    url = f"/credentials/{body['id']}/certificate.pdf"
+    first = issuer_client.get(url)
+    etag = first.headers["ETag"]
+    assert etag.startswith('"pdf-') and not etag.startswith("W/")
+    assert first.headers["Cache-Control"] == "public, max-age=60"  # the status list ttl
+    assert issuer_client.get(url + "?paper=letter").headers["ETag"] != etag
+
+    rendered: list[str] = []
+    draw = certificate.render
+    with monkeypatch.context() as patched:
+        patched.setattr(certificate, "render", lambda *a, **k: rendered.append(k["state"]) or draw(*a, **k))
+        again = issuer_client.get(url, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.data == b"" and rendered == []
+    assert again.headers["ETag"] == etag and again.headers["Cache-Control"] == "public, max-age=60"
+
+    revoked = issuer_client.post(
+        f"/api/v1/credentials/{body['id']}/revoke", json={"reason": "test"}, headers=auth(tokens["admin"])
+    )
+    assert revoked.status_code == 200
+    after = issuer_client.get(url, headers={"If-None-Match": etag})
+    assert after.status_code == 200 and after.headers["ETag"] != etag  # the stamped one, not a 304
+    assert after.data != first.data
+
+
+def test_a_rendered_pdf_is_kept_in_memory_by_its_etag(
+    issuer_client: FlaskClient, tokens: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body = issue(issuer_client, tokens, enrol(issuer_client, tokens))
+    rendered: list[str] = []
+    draw = certificate.render
+    monkeypatch.setattr(certificate, "render", lambda *a, **k: rendered.append(a[3]) or draw(*a, **k))
+
+    first = _pdf(issuer_client, body["id"], "a4")
+    assert _pdf(issuer_client, body["id"], "a4") == first
+    _pdf(issuer_client, body["id"], "letter")
+
+    assert rendered == ["a4", "letter"]
 
 
 def test_pdf_unknown_paper_or_credential_is_404(issuer_client: FlaskClient, tokens: dict[str, str]) -> None:
@@ -156,5 +203,5 @@ def test_qr_svg_prints_at_least_25_mm(issuer_client: FlaskClient, tokens: dict[s
 
     svg = issuer_client.get(f"/credentials/{body['id']}/qr.svg").get_data(as_text=True)
 
-    width = re.match(r'<svg width="(\d+(?:\.\d+)?)mm"', svg)
+    width = re.match(r'<svg\b[^>]*\bwidth="(\d+(?:\.\d+)?)mm"', svg)
     assert width and float(width.group(1)) >= 25
