@@ -3,6 +3,11 @@ and re-issue."""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from typing import Any
+
 import click
 
 from issuer.cli.base import main, opened
@@ -20,22 +25,62 @@ def credentials() -> None:
 @click.option("--all-eligible", is_flag=True, help="Everyone eligible without a current credential.")
 @click.option("--practitioner", "practitioner_id", default=None, help="One practitioner.")
 @click.option("--dry-run", is_flag=True, help="With --all-eligible: say who would get one; issue nothing.")
+@click.option("--batch-size", type=click.IntRange(1, bulk.MAX_BATCH_SIZE), default=None,
+              help=f"With --all-eligible: practitioners per transaction (default {bulk.DEFAULT_BATCH_SIZE}).")
+@click.option("--progress", "show_progress", is_flag=True,
+              help="With --all-eligible: show progress on stderr even when it is not a terminal.")
 def credentials_issue(
-    program_id: str, all_eligible: bool, practitioner_id: str | None, dry_run: bool
+    program_id: str, all_eligible: bool, practitioner_id: str | None, dry_run: bool, batch_size: int | None,
+    show_progress: bool,
 ) -> None:
-    """Issue credentials: to one practitioner, or to --all-eligible with a summary."""
+    """Issue credentials: to one practitioner, or to --all-eligible with a summary.
+
+    --all-eligible commits one batch at a time: if it is interrupted, the credentials of the
+    batches before stay issued (each with its status entries and audit entry) and running
+    it again issues the ones still missing.
+    """
     if all_eligible == (practitioner_id is not None):
         raise click.ClickException("give either --all-eligible or --practitioner ID")
-    if dry_run and not all_eligible:
-        raise click.ClickException("--dry-run goes with --all-eligible; use 'issuer eligibility' for one")
+    if (dry_run or batch_size is not None or show_progress) and not all_eligible:
+        raise click.ClickException(
+            "--dry-run, --batch-size and --progress go with --all-eligible; use 'issuer eligibility' for one")
     with opened() as rt, rt.sessions() as session:
         if practitioner_id is not None:
             row = issuance.issue(session, rt.ctx, practitioner_id, program_id, "cli")
             click.echo(f"issued {row.id}: {rt.ctx.holder_url(row.id)}")
             return
-        summary = bulk.issue_all_eligible(session, rt.ctx, program_id, "cli", dry_run=dry_run)
+        with _progress_display(show_progress, "checking" if dry_run else "issuing") as progress:
+            summary = bulk.issue_all_eligible(session, rt.ctx, program_id, "cli", dry_run=dry_run,
+                                              batch_size=batch_size, progress=progress)
     for line in summary.text():
         click.echo(line)
+
+
+@contextmanager
+def _progress_display(forced: bool, label: str) -> Iterator[bulk.Progress | None]:
+    """Progress of a bulk run on stderr (stdout keeps the summary): a bar when stderr is a
+    terminal; with ``forced`` and no terminal, one line per batch (a redrawn bar would fill a
+    log with carriage returns); otherwise nothing."""
+    if not sys.stderr.isatty():
+        if not forced:
+            yield None
+            return
+
+        def lines(done: int, total: int) -> None:
+            click.echo(f"{label}: {done:,} of {total:,} practitioners", err=True)
+
+        yield lines
+        return
+    with ExitStack() as stack:
+        bars: list[Any] = []  # click's ProgressBar, made once the total is known
+
+        def advance(done: int, total: int) -> None:
+            if not bars:
+                bars.append(stack.enter_context(
+                    click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True)))
+            bars[0].update(done - bars[0].pos)
+
+        yield advance
 
 
 def _change(

@@ -11,6 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from issuer.credentials import bulk as bulk_issuance
 from issuer.credentials import issuance
 from issuer.runtime import Runtime
 from issuer.store.models import Credential, StatusEntry
@@ -92,6 +93,7 @@ def test_an_interrupted_bulk_run_leaves_only_whole_credentials(
         return real_sign(payload, *args, **kwargs)
 
     monkeypatch.setattr(issuance.jose, "sign", failing_sign)
+    monkeypatch.setattr(bulk_issuance, "DEFAULT_BATCH_SIZE", 2)  # the first batch commits, the second fails
     issuer_app.config["PROPAGATE_EXCEPTIONS"] = False
     interrupted = bulk(issuer_client, tokens)
     assert interrupted.status_code == 500
