@@ -13,7 +13,8 @@
 * ``GET /.well-known/jwks.json``: the verifier's own public key, which signs receipts.
 
 Errors are one tree (werkzeug's ``HTTPException``, plus anything unexpected as 500),
-translated once in :func:`init_app`: RFC 9457 problem JSON under ``/api/``, an HTML page
+translated once in :func:`init_app`: RFC 9457 problem JSON on the API (:func:`is_api_path`:
+``/api/``, ``/credentials/verify``, ``/.well-known/``, ``/openapi.json``), an HTML page
 elsewhere. Every response carries the security headers in :data:`SECURITY_HEADERS`.
 """
 
@@ -36,6 +37,7 @@ from flask import (
 from werkzeug.exceptions import BadRequest, HTTPException, MethodNotAllowed
 
 from vc import strict_json
+from verifier import vcapi
 from verifier.core import (
     EXPIRED,
     ISSUER_NOT_RECOGNISED,
@@ -390,8 +392,19 @@ def utc_datetime(value: object) -> str:
 # -- the edge: errors and headers -------------------------------------------------------------
 
 
+#: Where the callers are software: every answer there, errors included, is JSON (problem JSON
+#: for errors), never a page; whatever the method, the size of the body or the failure.
+API_PREFIXES = ("/api/", "/.well-known/")
+API_PATHS = (vcapi.PATH, "/openapi.json")
+
+
+def is_api_path(path: str) -> bool:
+    """Whether ``path`` belongs to the HTTP API (errors as RFC 9457 problem JSON)."""
+    return path.startswith(API_PREFIXES) or path in API_PATHS
+
+
 def _error_response(status: int, title: str, detail: str) -> Response:
-    if request.path.startswith("/api/"):
+    if is_api_path(request.path):
         problem = {"type": "about:blank", "title": title, "status": status, "detail": detail}
         return current_app.response_class(
             json.dumps(problem), status=status, mimetype=PROBLEM_JSON
