@@ -25,7 +25,7 @@ def create_app(
 ) -> Flask:
     """Build the issuer app: settings (defaults, ``ISSUER_*`` environment, ``test_config``),
     programs, keys and database are loaded once here; a problem stops start-up."""
-    from issuer.web import api, badges, console, edge, holder, public
+    from issuer.web import api, badges, console, edge, holder, openapi, public
 
     settings = config_module.load(test_config)
     app = Flask(__name__, template_folder=str(TEMPLATES))
@@ -36,6 +36,7 @@ def create_app(
     app.register_blueprint(api.bp)
     app.register_blueprint(public.bp)
     app.register_blueprint(badges.bp)
+    app.register_blueprint(openapi.bp)
     holder.install(app)
     console.install(app, settings)
     return app

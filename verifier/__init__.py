@@ -18,7 +18,7 @@ from typing import Any
 
 from flask import Flask
 
-from verifier import vcapi, views
+from verifier import openapi, vcapi, views
 from verifier.config import DEFAULTS, Settings, settings_from
 from verifier.core import Policy, Verdict, Verifier
 from verifier.receipt import ReceiptSigner
@@ -93,4 +93,5 @@ def create_app(
     app.extensions["verifier_receipts"] = ReceiptSigner(str(app.config["KEYS_DIR"]))
     views.init_app(app)
     vcapi.init_app(app)
+    openapi.init_app(app)
     return app
