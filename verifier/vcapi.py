@@ -20,6 +20,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, request
 
+from vc import strict_json
 from verifier.core import SUPERSEDED, VALID, Verdict, Verifier
 
 bp = Blueprint("vcapi", __name__)
@@ -96,9 +97,9 @@ def verify() -> Response:
     if not request.is_json:
         return _malformed("The request body must be JSON (Content-Type: application/json).")
     try:
-        body = json.loads(request.get_data(cache=False).decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        return _malformed("The request body is not valid JSON.")
+        body = strict_json.loads(request.get_data(cache=False))
+    except strict_json.JSONRefused as exc:  # duplicate members, NaN, too deep: as on /api/v1
+        return _malformed(f"The request body is not valid JSON: {exc}.")
     if not isinstance(body, dict) or "verifiableCredential" not in body:
         return _malformed('The request body must be an object with "verifiableCredential".')
     if "options" in body and not isinstance(body["options"], dict):

@@ -74,6 +74,20 @@ def test_not_json_is_400(client: FlaskClient) -> None:
     assert response.status_code == 400 and response.get_json()["errors"]
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"verifiableCredential": "a.b.c", "verifiableCredential": "%s"}',  # which one is judged?
+        '{"verifiableCredential": "%s", "options": {"x": NaN}}',
+        '{"verifiableCredential": "%s", "options": ' + '{"x": ' * 40 + "1" + "}" * 41,
+    ],
+)
+def test_json_read_strictly_as_on_the_api(client: FlaskClient, issuer: FakeIssuer, raw: str) -> None:
+    response = client.post("/credentials/verify", data=raw % issuer.issue(), content_type="application/json")
+    assert response.status_code == 400
+    assert response.get_json()["errors"][0]["type"].endswith("PARSING_ERROR")
+
+
 def test_existing_api_is_unchanged(client: FlaskClient, issuer: FakeIssuer) -> None:
     assert client.post("/api/v1/verify", json={"credential": issuer.issue()}).get_json()["status"] == "valid"
 
