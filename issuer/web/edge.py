@@ -10,6 +10,7 @@ paths and settings are for the operator, not the public."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
@@ -30,6 +31,10 @@ PUBLIC_CONFIGURATION_DETAIL = (
     "the issuer cannot answer because of a configuration problem; its operator has the details in the log"
 )
 HTML_ENDPOINTS = {"public.index", "public.holder_page"}
+#: Where a request that matched no route (404, 405) is for a person: the home page, a holder
+#: page and the console. Every other path (the API, status lists, a credential's JWT, QR,
+#: PDF, Open Badge, keys, contexts, /openapi.json) answers problem JSON.
+PAGE_PATHS = re.compile(r"/(?:credentials/[^/]+/?|console(?:/.*)?)?")
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
@@ -128,7 +133,7 @@ def require(*roles: str) -> Callable[[F], F]:
 def _wants_html() -> bool:
     if request.endpoint in HTML_ENDPOINTS or (request.endpoint or "").startswith("console."):
         return True
-    if request.endpoint is None and not request.path.startswith(("/api/", "/status/", "/.well-known/")):
+    if request.endpoint is None and PAGE_PATHS.fullmatch(request.path):
         return request.accept_mimetypes.accept_html
     return False
 
@@ -163,13 +168,15 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
+        allow = getattr(exc, "valid_methods", None)  # a 405 names the methods (RFC 9110 15.5.6)
         return _problem(
             {
                 "type": "about:blank",
                 "title": exc.name,
                 "status": exc.code or 500,
                 "detail": exc.description or exc.name,
-            }
+            },
+            {"Allow": ", ".join(allow)} if allow else None,
         )
 
     @app.errorhandler(Exception)

@@ -62,3 +62,24 @@ def test_issuer_api_too_large_is_problem_json(issuer_app: Flask, tokens: dict[st
     assert response.status_code == 413
     assert response.mimetype == "application/problem+json"
     assert response.json["status"] == 413
+
+
+@pytest.mark.db
+@pytest.mark.parametrize("path", ["/credentials/x/jwt", "/credentials/x/qr.png", "/credentials/x/ob3",
+                                  "/keys/x", "/openapi.json", "/status/credentials/x"])
+def test_issuer_machine_paths_answer_a_wrong_method_with_problem_json_and_allow(
+    issuer_app: Flask, path: str
+) -> None:
+    response = issuer_app.test_client().post(path, headers=BROWSER)
+    assert response.status_code == 405
+    assert response.mimetype == "application/problem+json"
+    assert response.headers["Allow"].split(", ").count("GET") == 1
+
+
+@pytest.mark.db
+@pytest.mark.parametrize("path", ["/", "/credentials/x", "/console/login"])
+def test_issuer_pages_answer_a_wrong_method_with_a_page_and_allow(issuer_app: Flask, path: str) -> None:
+    response = issuer_app.test_client().put(path, headers=BROWSER)
+    assert response.status_code == 405
+    assert response.mimetype == "text/html"
+    assert "GET" in response.headers["Allow"]
