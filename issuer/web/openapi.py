@@ -66,6 +66,9 @@ def _document(description: str, media_type: str, schema: dict[str, Any], **heade
 
 CREATED = {"Location": "Where the new resource is read."}
 CACHED = {"Cache-Control": "`public, max-age=<seconds>`."}
+IMMUTABLE = {"ETag": "Strong, known without rendering.",
+             "Cache-Control": "`public, max-age=31536000, immutable`."}
+NOT_MODIFIED = {304: Reply("Not modified (`If-None-Match`); nothing is rendered.")}
 
 
 def _staff(
@@ -190,11 +193,13 @@ OPERATIONS: tuple[Operation, ...] = (
     _public(protocol.credential_jwt_path("{credential_id}"), "The credential as issued",
             _document("Compact JWS.", vcc.MEDIA_TYPE, out.JWT_TEXT), 404),
     _public(CRED + "/qr.png", "The QR code (PNG) of the verification link",
-            _document("PNG.", "image/png", out.BINARY), 404),
+            _document("PNG.", "image/png", out.BINARY, **IMMUTABLE), 404, extra=NOT_MODIFIED),
     _public(CRED + "/qr.svg", "The QR code (SVG) of the verification link",
-            _document("SVG.", "image/svg+xml", out.TEXT), 404),
+            _document("SVG.", "image/svg+xml", out.TEXT, **IMMUTABLE), 404, extra=NOT_MODIFIED),
     _public(CRED + "/certificate.pdf", "The printable certificate",
-            _document("PDF.", "application/pdf", out.BINARY), 404,
+            _document("PDF.", "application/pdf", out.BINARY,
+                      ETag="Strong; changes with the credential's state.", **CACHED),
+            404, extra=NOT_MODIFIED,
             query=(Query("paper", "Paper size (default a4).", {"type": "string", "enum": list(PAPERS)}),)),
     _public(protocol.ob3_path("{credential_id}"), "The Open Badges 3.0 profile of a credential",
             _document("Compact JWS (1EdTech JWT rules).", vc_ob3.MEDIA_TYPE, out.JWT_TEXT), 404),
