@@ -39,7 +39,10 @@ imports: venv
 
 bench: venv
 	$(PY) bench/verify_speed.py
+	$(PY) bench/verify_http.py
 	$(PY) bench/issue_speed.py
+	$(PY) bench/bulk_speed.py
+	$(PY) bench/storage.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache *.egg-info
