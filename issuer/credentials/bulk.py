@@ -29,7 +29,7 @@ import uuid
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -102,7 +102,22 @@ class Summary:
         return out
 
 
-def _who(p: Practitioner) -> dict[str, Any]:
+class _Named(Protocol):
+    """What a summary line names: a practitioner, or a row of just these columns."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def given_name(self) -> str: ...
+    @property
+    def family_name(self) -> str: ...
+    @property
+    def license_jurisdiction(self) -> str: ...
+    @property
+    def license_number(self) -> str: ...
+
+
+def _who(p: _Named) -> dict[str, Any]:
     return {
         "practitioner_id": p.id,
         "name": f"{p.given_name} {p.family_name}",
@@ -141,10 +156,10 @@ def issue_all_eligible(
     if not dry_run:
         status_lists.require_signer(ctx)
     summary = Summary(program_id=program_id, dry_run=dry_run)
-    query = select(Practitioner.id).order_by(Practitioner.created_at, Practitioner.id)
-    if only is not None:
-        query = query.where(Practitioner.id.in_(list(only)))
-    ids = list(session.scalars(query))
+    ids = list(session.scalars(select(Practitioner.id).order_by(Practitioner.created_at, Practitioner.id)))
+    if only is not None:  # filtered here: a selection may be longer than a statement's parameters
+        chosen = set(only)
+        ids = [pid for pid in ids if pid in chosen]
     session.commit()  # SQLite: do not hold the write lock between batches
     if progress is not None:
         progress(0, len(ids))
@@ -187,8 +202,11 @@ def _batch(
     held = _held(session, program.id, ids)
     certified = {pid for pid, (_, until) in held.items() if until > now}
     if certified:  # their names only: their records are not read (a run resumed after a crash)
-        query = select(Practitioner).where(Practitioner.id.in_(list(certified)))
-        found = {person.id: person for person in session.scalars(query)}
+        names = session.execute(
+            select(Practitioner.id, Practitioner.given_name, Practitioner.family_name,
+                   Practitioner.license_jurisdiction, Practitioner.license_number)
+            .where(Practitioner.id.in_(list(certified))))
+        found = {row.id: row for row in names}
         summary.already_certified += [{**_who(found[pid]), "credential_id": held[pid][0]}
                                       for pid in ids if pid in certified]
     people = candidates.candidates_for(session, [pid for pid in ids if pid not in certified], program.id)
