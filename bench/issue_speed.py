@@ -1,7 +1,8 @@
 """Issuance speed over real HTTP, measured side by side with a bare baseline in one run.
 
 For each database (SQLite file; PostgreSQL when reachable), two servers run in child
-processes, each with waitress and the same number of threads:
+processes, each served as ``issuer serve`` serves (``serving.server.run``: gunicorn, gthread
+workers, one per core, the same threads):
   1. the issuer: ``POST /api/v1/credentials`` (bearer token, rules, status list indexes,
      ES256 signature, audit entry, one transaction; QR codes are rendered on request since
      migration 0009, not at issuance);
@@ -11,7 +12,9 @@ Clients on 1, 4 and 8 keep-alive connections post for ``--seconds`` each; we pri
 credentials/s, p50/p99 latency and the ratio to the baseline at the same width. Then the
 credential table is grown quickly through SQL (filler credentials and their status
 entries in full lists, as a busy issuer accumulates them: 10k, then 100k by default) and
-the issuance rate is measured again at each size: it should stay flat. Last, one issuance
+the issuance rate, and the latency of a revocation (which re-signs the revocation list), are
+measured again at each size: both should stay flat. The servers' resident memory (RSS, all
+their processes) is printed idle and after each load. Last, one issuance
 is profiled (cProfile, in-process) and its time split into signing, SQL,
 eligibility rules, audit and the rest.
 
@@ -50,10 +53,12 @@ from issuer import access, create_app, demo  # noqa: E402
 from issuer.store.db import make_engine, upgrade  # noqa: E402
 from issuer.store.models import Credential, Practitioner, Record, StatusEntry, StatusList  # noqa: E402
 from keys import KeyStore  # noqa: E402
+from serving import default_workers  # noqa: E402
 from vc.status_list import MIN_ENTRIES, PURPOSES  # noqa: E402
 
 PROGRAM = "botox-cosmetic-injector"
-THREADS = 8  # waitress threads of both servers, whatever the client width
+THREADS = 8  # threads per worker of both servers, whatever the client width
+REVOKES = 30  # revocations timed at each table size
 
 
 # ---------------------------------------------------------------- servers (child processes)
@@ -91,17 +96,31 @@ def baseline_app(db_url: str, keys_dir: str) -> Any:
     return app
 
 
-def serve(kind: str, db_url: str, keys_dir: str, port: int) -> None:
-    import logging
+def serve(kind: str, db_url: str, keys_dir: str, port: int, workers: int) -> None:
+    from serving import server
 
-    import waitress
+    def factory() -> Any:
+        if kind == "issuer":
+            return create_app({"database_url": db_url, "keys_dir": keys_dir})
+        return baseline_app(db_url, keys_dir)
 
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "Task queue depth" at 8 clients
-
-    app = create_app({"database_url": db_url, "keys_dir": keys_dir}) if kind == "issuer" else (
-        baseline_app(db_url, keys_dir))
     print("ready", flush=True)
-    waitress.serve(app, host="127.0.0.1", port=port, threads=THREADS, ident=kind)
+    server.run(factory, name=kind, host="127.0.0.1", port=port, workers=workers, threads=THREADS)
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of ``pid`` and its descendants (gunicorn's arbiter and workers), MiB."""
+    total, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            for task in Path(f"/proc/{current}/task").iterdir():
+                stack.extend(int(c) for c in (task / "children").read_text().split())
+        except OSError:
+            continue
+        total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+    return total / 1024
 
 
 def free_port() -> int:
@@ -111,20 +130,52 @@ def free_port() -> int:
         return port
 
 
-def start(kind: str, db_url: str, keys_dir: Path) -> tuple[subprocess.Popen[str], int]:
+def start(kind: str, db_url: str, keys_dir: Path, workers: int) -> tuple[subprocess.Popen[str], int]:
     port = free_port()
     child = subprocess.Popen(
-        [sys.executable, __file__, "_serve", kind, db_url, str(keys_dir), str(port)],
+        [sys.executable, __file__, "_serve", kind, db_url, str(keys_dir), str(port), str(workers)],
         stdout=subprocess.PIPE, text=True, cwd=ROOT,
     )
     assert child.stdout is not None and child.stdout.readline().strip() == "ready"
-    for _ in range(200):
+    for _ in range(300):
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/nothing-here")
+            connection.getresponse().read()  # a worker answers (404): the app is built
+            connection.close()
             break
         except OSError:
             time.sleep(0.05)
     return child, port
+
+
+def revoke_latency(port: int, token: str, ids: list[str]) -> tuple[float, float]:
+    """p50 and p99 ms of ``POST /api/v1/credentials/<id>/revoke``, one after another."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+    took = []
+    for credential_id in ids:
+        began = time.perf_counter()
+        connection.request("POST", f"/api/v1/credentials/{credential_id}/revoke",
+                           json.dumps({"reason": "bench", "category": "issued_in_error"}), headers)
+        reply = connection.getresponse()
+        reply.read()
+        assert reply.status == 200, reply.status
+        took.append((time.perf_counter() - began) * 1000)
+    connection.close()
+    took.sort()
+    return took[len(took) // 2], took[min(len(took) - 1, int(0.99 * len(took)))]
+
+
+def revocable(db_url: str, count: int) -> list[str]:
+    """Active credentials issued by the load (not fillers), to revoke."""
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return list(conn.scalars(select(Credential.id).where(
+                Credential.status == "active", Credential.program_id == PROGRAM).limit(count)))
+    finally:
+        engine.dispose()
 
 
 # ---------------------------------------------------------------- load
@@ -186,7 +237,10 @@ def load(
     latencies.sort()
     if not latencies:
         return 0.0, 0.0, 0.0, errors[0]
-    pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
+
+    def pick(q: float) -> float:
+        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
+
     return len(latencies) / elapsed, pick(0.50), pick(0.99), errors[0]
 
 
@@ -345,26 +399,34 @@ def run(name: str, db_url: str, work: Path, args: argparse.Namespace) -> None:
     with rt.sessions() as session:
         model_id = demo.load(session, rt.ctx).practitioner_id
         token = access.create_token(session, rt.ctx, "certifier", "bench")
+        admin_token = access.create_token(session, rt.ctx, "admin", "bench-revoke")
     rt.engine.dispose()
     pool = Pool(clone_practitioners(db_url, model_id, args.pool))
-    print(f"\n== {name}: {args.seconds:g} s per measurement, servers: waitress, {THREADS} threads, "
-          "one process each")
-    issuer, issuer_port = start("issuer", db_url, keys_dir)
-    baseline, baseline_port = start("baseline", db_url, keys_dir)
+    print(f"\n== {name}: {args.seconds:g} s per measurement, servers: gunicorn gthread, "
+          f"{args.workers} worker(s) x {THREADS} threads each")
+    issuer, issuer_port = start("issuer", db_url, keys_dir, args.workers)
+    baseline, baseline_port = start("baseline", db_url, keys_dir, args.workers)
     try:
+        print(f"  RSS idle: issuer {rss_mib(issuer.pid):.0f} MiB, baseline {rss_mib(baseline.pid):.0f} MiB")
         load(issuer_port, "/api/v1/credentials", token, pool, 2, 0.5)  # warm up both
         load(baseline_port, "/baseline", token, pool, 2, 0.5)
-        print(f"  {'connections':>11} {'':10} {'per s':>8} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6}")
+        print(f"  {'connections':>11} {'':10} {'per s':>8} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6}"
+              f" {'RSS MiB':>8}")
         for width in args.connections:
             base = load(baseline_port, "/baseline", token, pool, width, args.seconds)
+            base_rss = rss_mib(baseline.pid)
             ours = load(issuer_port, "/api/v1/credentials", token, pool, width, args.seconds)
-            for label, (per_s, p50, p99, errors) in (("baseline", base), ("issuer", ours)):
+            ours_rss = rss_mib(issuer.pid)
+            for label, (per_s, p50, p99, errors), rss in (("baseline", base, base_rss),
+                                                          ("issuer", ours, ours_rss)):
                 note = f"  ({errors} errors)" if errors else ""
                 print(f"  {width:>11} {label:10} {per_s:8.0f} {p50:8.1f} {p99:8.1f} "
-                      f"{per_s / base[0] if base[0] else 0:6.2f}{note}")
+                      f"{per_s / base[0] if base[0] else 0:6.2f} {rss:8.0f}{note}")
         width = args.grown_connections
-        print(f"  issuance at a grown credential table ({width} connections):")
-        print(f"  {'credentials':>11} {'per s':>8} {'p50 ms':>8} {'p99 ms':>8}   (grown by SQL in)")
+        print(f"  issuance ({width} connections) and revocation ({REVOKES}, one at a time) as the "
+              "credential table grows:")
+        print(f"  {'credentials':>11} {'per s':>8} {'p50 ms':>8} {'p99 ms':>8} {'revoke p50':>10}"
+              f" {'p99 ms':>8}   (grown by SQL in)")
         target_sizes = [0, *args.grow]
         for size in target_sizes:
             present = credential_count(db_url)
@@ -373,7 +435,9 @@ def run(name: str, db_url: str, work: Path, args: argparse.Namespace) -> None:
                                            args.seconds)
             note = f"  ({errors} errors)" if errors else ""
             rows = credential_count(db_url)
-            print(f"  {rows:>11} {per_s:8.0f} {p50:8.1f} {p99:8.1f}   {took:5.1f} s{note}")
+            revoke50, revoke99 = revoke_latency(issuer_port, admin_token, revocable(db_url, REVOKES))
+            print(f"  {rows:>11} {per_s:8.0f} {p50:8.1f} {p99:8.1f} {revoke50:10.1f} {revoke99:8.1f}"
+                  f"   {took:5.1f} s{note}")
     finally:
         for child in (issuer, baseline):
             child.terminate()
@@ -383,7 +447,7 @@ def run(name: str, db_url: str, work: Path, args: argparse.Namespace) -> None:
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "_serve":
-        serve(*sys.argv[2:5], int(sys.argv[5]))
+        serve(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), int(sys.argv[6]))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=2.0, help="time per measurement")
@@ -391,6 +455,8 @@ def main() -> None:
     parser.add_argument("--grow", type=lambda s: [int(x) for x in s.split(",")], default=[10_000, 100_000],
                         help="credential table sizes to measure issuance at (grown through SQL)")
     parser.add_argument("--grown-connections", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=default_workers(),
+                        help="worker processes of each server (default: one per core)")
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--pg-url", default=os.environ.get("TEST_DATABASE_URL",
                                                            "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
