@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from issuer.errors import ConfigurationError
+from serving import DEFAULT_THREADS, MAX_THREADS, MAX_WORKERS
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 SHIPPED_PROGRAMS = PACKAGE_DIR / "programs.toml"
@@ -31,6 +32,9 @@ class Config:
     signing_alg: str = "ES256"
     max_body_bytes: int = 1 << 20
     secret_key: str = ""
+    #: ``issuer serve``: worker processes (``None``: one per core) and threads in each.
+    workers: int | None = None
+    threads: int = DEFAULT_THREADS
 
     def __post_init__(self) -> None:
         for name in ("issuer_url", "verifier_url"):
@@ -43,6 +47,14 @@ class Config:
             raise ConfigurationError("ISSUER_STATUS_LIST_TTL must be between 1 and 86400 seconds")
         if self.signing_alg not in ("ES256", "EdDSA"):
             raise ConfigurationError("ISSUER_SIGNING_ALG must be ES256 or EdDSA")
+        if self.workers is not None and not 1 <= self.workers <= MAX_WORKERS:
+            raise ConfigurationError(
+                f"ISSUER_WORKERS must be between 1 and {MAX_WORKERS} worker processes, got {self.workers}"
+            )
+        if not 1 <= self.threads <= MAX_THREADS:
+            raise ConfigurationError(
+                f"ISSUER_THREADS must be between 1 and {MAX_THREADS} threads per worker, got {self.threads}"
+            )
 
     @property
     def resolved_database_url(self) -> str:
@@ -64,6 +76,8 @@ _ENV = {
     "ISSUER_STATUS_LIST_TTL": "status_list_ttl",
     "ISSUER_SIGNING_ALG": "signing_alg",
     "ISSUER_SECRET_KEY": "secret_key",
+    "ISSUER_WORKERS": "workers",
+    "ISSUER_THREADS": "threads",
 }
 
 
@@ -75,7 +89,7 @@ def load(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] 
     for var, name in _ENV.items():
         if var in env and env[var] != "":
             raw = env[var]
-            if types[name] == "int":
+            if types[name] in ("int", "int | None"):
                 try:
                     values[name] = int(raw)
                 except ValueError as exc:

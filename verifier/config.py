@@ -30,6 +30,11 @@ Flask config keys (the environment variable without its ``VERIFIER_`` prefix):
     ``var/verifier-keys``); generated on first start, never an issuer's key.
 ``MAX_CONTENT_LENGTH``
     Largest request body (default 64 KiB; larger requests get ``413``).
+``WORKERS``
+    ``verifier serve``'s worker processes (``VERIFIER_WORKERS``), 1 to 256; unset: one per
+    core. Each worker keeps its own caches (key sets, status lists), each fresh for its ttl.
+``THREADS``
+    Threads per worker (``VERIFIER_THREADS``), 1 to 64, default ``8``.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from serving import DEFAULT_THREADS, MAX_THREADS, MAX_WORKERS
 from vc.jose import SUPPORTED_ALGORITHMS
 from verifier.registry import (
     ConfigError,
@@ -63,6 +69,8 @@ DEFAULTS: dict[str, Any] = {
     "KEYS_DIR": "var/verifier-keys",
     "MAX_CONTENT_LENGTH": 64 * 1024,
     "MAX_FORM_MEMORY_SIZE": 64 * 1024,
+    "WORKERS": None,
+    "THREADS": DEFAULT_THREADS,
 }
 
 #: Upper bound on the configurable leeway: more would make expiry meaningless.
@@ -85,6 +93,9 @@ class Settings:
     fetch_deadline: float
     #: The verifier's public base URL (no trailing slash), as configured.
     verifier_url: str = DEFAULT_URL
+    #: ``verifier serve``: worker processes (``None``: one per core) and threads in each.
+    workers: int | None = None
+    threads: int = DEFAULT_THREADS
 
 
 def _algorithms(value: object) -> frozenset[str]:
@@ -131,6 +142,17 @@ def _deadline(config: Mapping[str, Any], key: str) -> float:
     return float(value)
 
 
+def _count(config: Mapping[str, Any], key: str, maximum: int, what: str) -> int | None:
+    value = config.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= maximum:
+        raise ConfigError(f"{key} (VERIFIER_{key}) must be between 1 and {maximum} {what}, got {value!r}")
+    return value
+
+
 def _base_url(value: object, key: str) -> str:
     text = value.strip().rstrip("/") if isinstance(value, str) else ""
     parts = urlsplit(text)
@@ -172,4 +194,6 @@ def settings_from(config: Mapping[str, Any]) -> Settings:
         jwks_default_max_age=_seconds(config, "JWKS_DEFAULT_MAX_AGE_SECONDS", 86_400),
         fetch_deadline=_deadline(config, "FETCH_DEADLINE_SECONDS"),
         verifier_url=_base_url(config.get("URL") or DEFAULT_URL, "URL (VERIFIER_URL)"),
+        workers=_count(config, "WORKERS", MAX_WORKERS, "worker processes"),
+        threads=_count(config, "THREADS", MAX_THREADS, "threads per worker") or DEFAULT_THREADS,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+import serving
 from issuer.cli.base import key_runtime, main, opened, settings
 from issuer.config import mask_passwords
 from issuer.store.db import upgrade
@@ -32,18 +33,44 @@ def init() -> None:
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64))
-def serve(host: str, port: int, threads: int) -> None:
-    """Serve the issuer with a production WSGI server (waitress)."""
-    import waitress
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535), help="TCP port.")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, serving.MAX_WORKERS),
+    help="Worker processes, each with its own database connections "
+    f"[default: ISSUER_WORKERS, else one per core: {serving.default_workers()} here].",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(1, serving.MAX_THREADS),
+    help=f"Threads per worker [default: ISSUER_THREADS, else {serving.DEFAULT_THREADS}].",
+)
+def serve(host: str, port: int, workers: int | None, threads: int | None) -> None:
+    """Serve the issuer with gunicorn: WORKERS processes of THREADS threads each.
 
+    Each worker builds its own app after the fork (its own database connection pool) and
+    follows key changes on its next request. SIGTERM or SIGINT (Ctrl-C) stops gracefully:
+    requests in flight are answered first. Needs Linux or another POSIX system.
+    """
     from issuer import create_app
+    from serving import server
 
-    app = create_app()
-    click.echo(f"issuer listening on http://{host}:{port}")
-    waitress.serve(app, host=host, port=port, threads=threads, ident="issuer")
+    config = settings()
+    # Built once here, then dropped before any fork: a bad setting, key or database stops
+    # start-up with one line, and first-start files (the development session secret) exist
+    # before the workers start.
+    checked = create_app()
+    checked.extensions["issuer"].engine.dispose()
+    del checked
+    workers = workers or config.workers or serving.default_workers()
+    threads = threads or config.threads
+
+    def ready(url: str) -> None:
+        click.echo(f"issuer listening on {url} ({workers} workers x {threads} threads)")
+
+    server.run(create_app, name="issuer", host=host, port=port, workers=workers, threads=threads,
+               on_ready=ready)
 
 
 @main.command()

@@ -252,6 +252,40 @@ def test_keys_retire_unknown_kid_is_one_line(issuer: Issuer) -> None:
     assert len(issuer.pem_files()) == 1
 
 
+def test_serve_runs_gunicorn_workers_that_each_build_the_app(
+    issuer: Issuer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from serving import server
+
+    served: dict[str, Any] = {}
+
+    def run(factory: Any, **options: Any) -> None:
+        served.update(factory=factory, **options)
+        options["on_ready"]("http://127.0.0.1:5998")
+
+    monkeypatch.setattr(server, "run", run)
+
+    def serve(*args: str, **extra_env: str) -> Any:
+        env: dict[str, str | None] = {var: None for var in _ENV}
+        env.update({k: v for k, v in issuer.env(**extra_env).items() if k.startswith("ISSUER_")})
+        return CliRunner().invoke(main, ["serve", "--port", "5998", *args], env=env)
+
+    result = serve(ISSUER_WORKERS="3", ISSUER_THREADS="5")
+    assert result.exit_code == 0, result.output
+    # The factory, not an app: each worker builds its own (its own database pool) after the fork.
+    assert served["factory"] is create_app
+    assert (served["host"], served["port"], served["workers"], served["threads"]) == ("127.0.0.1", 5998, 3, 5)
+    assert "issuer listening on http://127.0.0.1:5998 (3 workers x 5 threads)" in result.output
+
+    assert serve("--workers", "1", "--threads", "2", ISSUER_WORKERS="3").exit_code == 0
+    assert (served["workers"], served["threads"]) == (1, 2)
+
+    served.clear()
+    refused = serve(ISSUER_WORKERS="0")
+    assert refused.exit_code == 1 and not served
+    assert refused.output.strip() == "Error: ISSUER_WORKERS must be between 1 and 256 worker processes, got 0"
+
+
 def test_private_key_readable_by_others_stops_the_issuer(issuer: Issuer) -> None:
     [pem] = issuer.pem_files()
     pem.chmod(0o644)

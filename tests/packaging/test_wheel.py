@@ -25,7 +25,7 @@ import pytest
 pytestmark = pytest.mark.packaging
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SOURCES = ("pyproject.toml", "README.md", "vc", "keys", "issuer", "verifier", "templates")
+SOURCES = ("pyproject.toml", "README.md", "vc", "keys", "serving", "issuer", "verifier", "templates")
 
 CHECK = r"""
 import json, os, sys

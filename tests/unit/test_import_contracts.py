@@ -10,7 +10,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
-PACKAGES = ("vc", "keys", "issuer", "verifier")
+PACKAGES = ("vc", "keys", "serving", "issuer", "verifier")
 
 
 def _lint_imports(cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -45,6 +45,7 @@ def test_contracts_catch_crossed_boundaries(tmp_path):
     _append(tmp_path / "issuer" / "credentials" / "issuance.py", "import flask  # noqa")
     _append(tmp_path / "issuer" / "records" / "evidence.py", "import issuer.credentials.bulk  # noqa")
     _append(tmp_path / "issuer" / "rules" / "kinds.py", "import sqlalchemy  # noqa")
+    _append(tmp_path / "serving" / "server.py", "import verifier  # noqa")
 
     result = _lint_imports(tmp_path)
 
@@ -57,5 +58,6 @@ def test_contracts_catch_crossed_boundaries(tmp_path):
         "issuer layers: each imports only downward BROKEN",
         "issuer below the web layer imports neither Flask nor Werkzeug BROKEN",
         "issuer rules are pure: no SQLAlchemy, no Flask BROKEN",
+        "serving imports neither service, Flask nor SQLAlchemy BROKEN",
     ):
         assert contract in out, out

@@ -37,7 +37,7 @@ def test_verifier_imports_neither_issuer_nor_sqlalchemy():
     assert loaded.isdisjoint({"issuer", "sqlalchemy"}), sorted(loaded & {"issuer", "sqlalchemy"})
 
 
-@pytest.mark.parametrize("package", ["vc", "keys"])
+@pytest.mark.parametrize("package", ["vc", "keys", "serving"])
 def test_pure_packages_import_neither_flask_nor_sqlalchemy(package):
     loaded = _modules_loaded_by(package)
     assert package in loaded

@@ -22,3 +22,25 @@ def test_the_shipped_programs_and_keys_directory_are_the_defaults() -> None:
     settings = config.load(environ={})
     assert Path(settings.programs) == config.SHIPPED_PROGRAMS
     assert str(settings.keys_dir).endswith("var/keys")
+
+
+def test_serve_workers_and_threads_come_from_the_environment() -> None:
+    assert (config.load(environ={}).workers, config.load(environ={}).threads) == (None, 8)
+    settings = config.load(environ={"ISSUER_WORKERS": "3", "ISSUER_THREADS": "2"})
+    assert (settings.workers, settings.threads) == (3, 2)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("ISSUER_WORKERS", "0", "ISSUER_WORKERS must be between 1 and 256 worker processes, got 0"),
+        ("ISSUER_WORKERS", "257", "ISSUER_WORKERS must be between 1 and 256 worker processes, got 257"),
+        ("ISSUER_WORKERS", "two", "ISSUER_WORKERS must be a whole number, got 'two'"),
+        ("ISSUER_THREADS", "0", "ISSUER_THREADS must be between 1 and 64 threads per worker, got 0"),
+        ("ISSUER_THREADS", "1.5", "ISSUER_THREADS must be a whole number, got '1.5'"),
+    ],
+)
+def test_bad_workers_or_threads_are_one_clear_line(variable: str, value: str, message: str) -> None:
+    with pytest.raises(config.ConfigurationError) as caught:
+        config.load(environ={variable: value})
+    assert str(caught.value) == message

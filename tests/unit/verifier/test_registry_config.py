@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -213,19 +214,61 @@ def test_cli_serve_reports_bad_registry(tmp_path: Path, monkeypatch: pytest.Monk
     assert "not valid JSON" in result.output
 
 
-def test_cli_serve_uses_waitress(monkeypatch: pytest.MonkeyPatch) -> None:
-    import waitress
+def test_cli_serve_runs_gunicorn_workers(monkeypatch: pytest.MonkeyPatch) -> None:
     from click.testing import CliRunner
 
+    from serving import server
     from verifier.cli import main
 
     for name in ("VERIFIER_TRUSTED_ISSUERS", "VERIFIER_ALGORITHMS", "VERIFIER_LEEWAY_SECONDS"):
         monkeypatch.delenv(name, raising=False)
-    served: dict[str, object] = {}
-    monkeypatch.setattr(waitress, "serve", lambda app, **kw: served.update(app=app, **kw))
+    monkeypatch.setenv("VERIFIER_WORKERS", "3")
+    monkeypatch.setenv("VERIFIER_THREADS", "5")
+    served: dict[str, Any] = {}
+
+    def run(factory: Any, **options: Any) -> None:
+        served.update(factory=factory, **options)
+        options["on_ready"]("http://127.0.0.1:5999")
+
+    monkeypatch.setattr(server, "run", run)
 
     result = CliRunner().invoke(main, ["serve", "--host", "127.0.0.1", "--port", "5999"])
 
     assert result.exit_code == 0, result.output
-    assert served["host"] == "127.0.0.1" and served["port"] == 5999
-    assert "http://127.0.0.1:5999/" in result.output
+    # Each worker builds its own app (and caches) after the fork: the factory, not an app.
+    assert served["factory"] is create_app
+    assert (served["host"], served["port"], served["workers"], served["threads"]) == ("127.0.0.1", 5999, 3, 5)
+    assert "http://127.0.0.1:5999/ (3 workers x 5 threads)" in result.output
+
+    result = CliRunner().invoke(main, ["serve", "--port", "5999", "--workers", "1", "--threads", "2"])
+    assert result.exit_code == 0, result.output
+    assert (served["workers"], served["threads"]) == (1, 2)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("VERIFIER_WORKERS", "0",
+         "WORKERS (VERIFIER_WORKERS) must be between 1 and 256 worker processes, got 0"),
+        ("VERIFIER_WORKERS", "many",
+         "WORKERS (VERIFIER_WORKERS) must be between 1 and 256 worker processes, got 'many'"),
+        ("VERIFIER_THREADS", "65",
+         "THREADS (VERIFIER_THREADS) must be between 1 and 64 threads per worker, got 65"),
+    ],
+)
+def test_cli_serve_refuses_bad_workers_or_threads(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, message: str
+) -> None:
+    from click.testing import CliRunner
+
+    from serving import server
+    from verifier.cli import main
+
+    monkeypatch.delenv("VERIFIER_TRUSTED_ISSUERS", raising=False)
+    monkeypatch.setenv(variable, value)
+    monkeypatch.setattr(server, "run", lambda *a, **kw: pytest.fail("must not serve"))
+
+    result = CliRunner().invoke(main, ["serve", "--port", "5999"])
+
+    assert result.exit_code == 1
+    assert result.output.strip() == f"Error: cannot start the verifier: {message}"
