@@ -5,7 +5,8 @@ Compares, on the same credential and key:
   2. our pure core: ``vc.jose.verify`` + ``vc.credential.check_claims`` (all token checks);
   3. our verifier endpoint: ``POST /api/v1/verify`` through the WSGI app, keys and status lists
      already cached (the steady state: the verify path touches no database and no network);
-  4. the same endpoint over real HTTP (waitress on 127.0.0.1), one client thread.
+(Over real HTTP, served as ``verifier serve`` serves it, at several connections:
+``bench/verify_http.py``.)
 and for signing: bare PyJWT ``jwt.encode`` vs ``vc.jose.sign``.
 
 Run: ``make bench`` (or ``.venv/bin/python bench/verify_speed.py [--seconds 2]``). It prints
@@ -15,13 +16,9 @@ operations per second and each ratio to the bare library. Nothing here is a pass
 from __future__ import annotations
 
 import argparse
-import json
-import socket
 import sys
 import tempfile
-import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -30,8 +27,6 @@ import jwt
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-
-import waitress  # noqa: E402
 
 import verifier  # noqa: E402
 from issuer import create_app, demo  # noqa: E402
@@ -53,13 +48,6 @@ def rate(fn: Callable[[], object], seconds: float) -> float:
             fn()
         count += 20
     return count / (time.perf_counter() - start)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def main() -> None:
@@ -86,7 +74,7 @@ def main() -> None:
     verifier_app = verifier.create_app(fetch=fetch)
     verifier_client = verifier_app.test_client()
     body = {"credential": token}
-    first = verifier_client.post("/api/v1/verify", json=body).json
+    first = verifier_client.post("/api/v1/verify", json=body).get_json()
     assert first["status"] == "valid", first
 
     jwk = rt.jwks["keys"][0]
@@ -102,21 +90,6 @@ def main() -> None:
 
     def endpoint() -> object:
         return verifier_client.post("/api/v1/verify", json=body)
-
-    port = free_port()
-    server = waitress.create_server(verifier_app, host="127.0.0.1", port=port, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    payload = json.dumps(body).encode()
-
-    def over_http() -> object:
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/api/v1/verify",
-            data=payload,
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.read()
 
     claims = jwt.decode(token, options={"verify_signature": False})
     signer = rt.ctx.signer
@@ -135,7 +108,6 @@ def main() -> None:
         ("verify  bare PyJWT jwt.decode", rate(bare_pyjwt, args.seconds)),
         ("verify  vc core (all token checks)", rate(core, args.seconds)),
         ("verify  verifier endpoint, WSGI in-process", rate(endpoint, args.seconds)),
-        ("verify  verifier endpoint, real HTTP (waitress)", rate(over_http, args.seconds)),
     ]
     base = results[0][1]
     for name, value in results:
@@ -146,7 +118,6 @@ def main() -> None:
     print(
         f"{'sign    vc.jose.sign':50} {sign_ours:9.0f} /s   ratio to bare {sign_ours / sign_base:5.2f}"
     )
-    server.close()
     rt.engine.dispose()
 
 
