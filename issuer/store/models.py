@@ -27,6 +27,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from issuer.store.compact import CompactJWS
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -129,7 +131,9 @@ class Credential(Base):
     practitioner_id: Mapped[str] = mapped_column(ForeignKey("practitioners.id"), index=True)
     program_id: Mapped[str] = mapped_column(String(64))
     kid: Mapped[str] = mapped_column(String(128), index=True)
-    token: Mapped[str] = mapped_column(Text)
+    #: The signed credential (compact JWS), stored compact and read back as the same string
+    #: (:mod:`issuer.store.compact`). Compare it in Python, never in SQL.
+    token: Mapped[str] = mapped_column(CompactJWS())
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
     valid_from: Mapped[datetime] = mapped_column(UTCDateTime())
     valid_until: Mapped[datetime] = mapped_column(UTCDateTime())
