@@ -16,14 +16,17 @@ import zxingcpp
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from flask import Flask
 from PIL import Image
-from sqlalchemy import MetaData, create_engine, inspect, text
+from sqlalchemy import LargeBinary, MetaData, Text, create_engine, inspect, select, text
+from sqlalchemy.orm import Session
 
-from issuer import create_app
+from issuer import access, create_app
 from issuer.credentials import qr
 from issuer.store.db import alembic_config
-from issuer.store.models import Base
-from tests.conftest import FakeClock
+from issuer.store.models import Base, Credential
+from tests.conftest import FakeClock, enrol, issue
+from tests.http.issuer.test_lifecycle import verifier_of
 from vc import protocol
 
 pytestmark = pytest.mark.db
@@ -131,3 +134,85 @@ def test_0009_drops_stored_images_and_their_qr_codes_are_still_served(
     finally:
         engine.dispose()
     command.upgrade(config, "head")
+
+
+def test_0010_stores_tokens_compact_and_gives_back_the_same_bytes(
+    empty_database: str, keys_dir: Path, clock: FakeClock
+) -> None:
+    """Credentials issued and signed, then the database at 0009 (tokens as text), plus rows
+    of odd tokens past one conversion chunk: upgrade, and every token reads back identical,
+    the JWT endpoint serves the signed bytes and they still verify; the same after a
+    downgrade (text again) and another upgrade."""
+    config = alembic_config(empty_database)
+    command.upgrade(config, "head")
+    app = create_app({"database_url": empty_database, "keys_dir": str(keys_dir)}, clock=clock)
+    client = app.test_client()
+    tokens = _api_tokens(app)
+    signed: dict[str, str] = {}
+    for n in range(3):
+        body = issue(client, tokens, enrol(client, tokens, email=f"p{n}@example.org"))
+        signed[body["id"]] = body["credential"]
+    app.extensions["issuer"].engine.dispose()
+    command.downgrade(config, "0009")
+
+    # Past one chunk of the conversion (1,000 rows): signed tokens (version 1) among strings
+    # that version 1 would alter (version 0).
+    odd = [next(iter(signed.values())), "", "AA.AA.AB", "AA==.AA.AA", "a.b.c.d", "not a token", "e30.e30."]
+    expected = {**signed, **{f"odd-{n:04d}": odd[n % len(odd)] for n in range(1_205)}}
+    model = next(iter(signed))
+    engine = create_engine(empty_database)
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO credentials (id, practitioner_id, program_id, kid, token, issued_at, valid_from, "
+            "valid_until, status, issued_by) SELECT :id, practitioner_id, 'filler', kid, :token, issued_at, "
+            "valid_from, valid_until, 'active', 'test' FROM credentials WHERE id = :model"),
+            [{"id": i, "token": t, "model": model} for i, t in expected.items() if i not in signed])
+    engine.dispose()
+    assert _stored_text(empty_database) == expected
+
+    for _ in range(2):
+        command.upgrade(config, "head")
+        assert _read_through_models(empty_database) == expected
+        app = create_app({"database_url": empty_database, "keys_dir": str(keys_dir)}, clock=clock)
+        try:
+            client = app.test_client()
+            verifier = verifier_of(client, clock.now)
+            for credential_id, token in signed.items():
+                served = client.get(f"/credentials/{credential_id}/jwt")
+                assert served.status_code == 200 and served.data == token.encode()
+                assert verifier.verify_credential(served.data.decode()).status == "valid"
+        finally:
+            app.extensions["issuer"].engine.dispose()
+        command.downgrade(config, "0009")
+        assert _stored_text(empty_database) == expected
+    command.upgrade(config, "head")
+
+
+def _api_tokens(app: Flask) -> dict[str, str]:
+    rt = app.extensions["issuer"]
+    with rt.sessions() as session:
+        return {role: access.create_token(session, rt.ctx, role, f"test {role}") for role in access.ROLES}
+
+
+def _stored_text(url: str) -> dict[str, str]:
+    """Every credential's token column as the database holds it (text at 0009)."""
+    engine = create_engine(url)
+    try:
+        column = next(c for c in inspect(engine).get_columns("credentials") if c["name"] == "token")
+        assert isinstance(column["type"], Text) and not column["nullable"]
+        with engine.connect() as conn:
+            return {row.id: row.token for row in conn.execute(text("SELECT id, token FROM credentials"))}
+    finally:
+        engine.dispose()
+
+
+def _read_through_models(url: str) -> dict[str, str]:
+    """Every credential's token as the issuer reads it; the column holds bytes."""
+    engine = create_engine(url)
+    try:
+        column = next(c for c in inspect(engine).get_columns("credentials") if c["name"] == "token")
+        assert isinstance(column["type"], LargeBinary) and not column["nullable"]
+        with Session(engine) as session:
+            return {row.id: row.token for row in session.execute(select(Credential.id, Credential.token))}
+    finally:
+        engine.dispose()
