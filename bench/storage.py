@@ -8,7 +8,9 @@ after, and the difference divided by the count:
   - SQLite: the file after ``VACUUM`` (the WAL checkpointed), split per table and index with
     the ``dbstat`` virtual table;
   - PostgreSQL: ``pg_total_relation_size`` (heap, TOAST, indexes) of every table of the
-    bench schema, as written and after ``VACUUM FULL``.
+    bench schema, as written and after ``VACUUM FULL``;
+then the signed token's length as text and as stored (``credentials.token`` is kept compact
+since migration 0010, :mod:`issuer.store.compact`).
 For comparison it prints what the two QR images that rows stored before migration 0009
 weighed. Then, per credential (distinct verify links): QR PNG and SVG rendered with
 ``qrcode`` and with ``segno`` side by side (what ``issuer.credentials.qr`` serves marked),
@@ -22,7 +24,6 @@ here is a pass/fail test.
 from __future__ import annotations
 
 import argparse
-import base64
 import io
 import os
 import statistics
@@ -30,7 +31,7 @@ import sys
 import tempfile
 import time
 import uuid
-import zlib
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -43,11 +44,12 @@ import qrcode.image.svg  # noqa: E402
 import segno  # noqa: E402
 from issue_speed import clone_practitioners, postgres_schema  # noqa: E402
 from qrcode.constants import ERROR_CORRECT_M  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy import LargeBinary, create_engine, select, text, type_coerce  # noqa: E402
 
 from issuer import create_app, demo  # noqa: E402
 from issuer.credentials import certificate, issuance, qr  # noqa: E402
 from issuer.store.db import upgrade  # noqa: E402
+from issuer.store.models import Credential  # noqa: E402
 from keys import KeyStore  # noqa: E402
 from vc import protocol  # noqa: E402
 
@@ -136,21 +138,16 @@ def measure(name: str, db_url: str, work: Path, count: int) -> None:
         show_growth("after VACUUM FULL", before, postgres_sizes(db_url, True), count)
     engine = create_engine(db_url)
     with engine.connect() as conn:
-        tokens = conn.execute(text("SELECT token FROM credentials WHERE issued_by = 'bench'")).scalars().all()
+        bench = Credential.issued_by == "bench"
+        tokens = conn.execute(select(Credential.token).where(bench)).scalars().all()
+        stored = conn.execute(select(type_coerce(Credential.token, LargeBinary)).where(bench)).scalars().all()
     engine.dispose()
     token = statistics.mean(len(t) for t in tokens)
-    print(f"  of which the signed token: {token:.0f} bytes; issuance took {seconds * 1000:.1f} ms each")
-    compact = statistics.mean(compact_size(t) for t in tokens)
-    print(f"  the token kept compact instead (zlib of its decoded header and payload + the raw signature, "
-          f"from which the same token is rebuilt): {compact:.0f} bytes")
-
-
-def compact_size(token: str) -> int:
-    """Bytes of ``token`` stored as zlib(header JSON + payload JSON) and the raw signature
-    (a projection: the issuer stores the token as text)."""
-    header, payload, signature = (base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
-                                  for part in token.split("."))
-    return 1 + 4 + len(zlib.compress(header + payload, 9)) + len(signature)
+    print(f"  the signed token: {token:.0f} bytes as text; issuance took {seconds * 1000:.1f} ms each")
+    versions = Counter(bytes(s)[0] for s in stored)
+    print(f"  stored compact (issuer.store.compact: zlib of the decoded header and payload + the raw "
+          f"signature, read back as the same token): {statistics.mean(len(s) for s in stored):.0f} bytes "
+          f"(format versions {dict(sorted(versions.items()))})")
 
 
 # ---------------------------------------------------------------- rendering
