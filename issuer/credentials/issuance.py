@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from issuer import audit
 from issuer.context import IssuerContext
-from issuer.credentials.status_lists import allocate, require_signer
+from issuer.credentials.status_lists import allocate_each, entry_rows, require_signer, status_entries
 from issuer.errors import ConfigurationError, Conflict, NotEligible, NotFound
 from issuer.records.practitioners import candidate_of, get_practitioner
 from issuer.rules.facts import Candidate
@@ -23,7 +23,6 @@ from issuer.rules.programs import Program
 from issuer.store.models import Credential, Practitioner
 from vc import credential as vcc
 from vc import jose, protocol
-from vc.status_list import PURPOSES
 
 
 def add_months(moment: datetime, months: int) -> datetime:
@@ -147,11 +146,13 @@ def free_current_slot(
 
 
 def insert_current(session: Session, row: Credential) -> None:
-    """Insert ``row`` as the current credential of its (practitioner, program).
+    """Insert ``row`` (signed, with its status entries) as the current credential of its
+    (practitioner, program).
 
     The unique index decides between concurrent issuers (processes, or PostgreSQL
     transactions that both saw the place free): the loser gets :class:`Conflict` with
     the winner's id, and its transaction stays usable (the insert ran in a savepoint).
+    The status slots the loser claimed stay unused.
     """
     try:
         with session.begin_nested():
@@ -200,24 +201,24 @@ def issue(
     credential_id = str(uuid.uuid4())
     valid_from = now.replace(microsecond=0)
     valid_until = add_months(valid_from, program.validity_months)
+    slots = allocate_each(session, ctx)
+    data = credential_data(ctx, program, practitioner, candidate, credential_id, valid_from, valid_until,
+                           status_entries(ctx, slots))
     row = Credential(
         id=credential_id,
         practitioner_id=practitioner.id,
         program_id=program_id,
         kid=ctx.signer.kid,
-        token="",
+        token=jose.sign(vcc.build_claims(data), ctx.signer, typ=vcc.TYP, cty=vcc.CTY),
         issued_at=valid_from,
         valid_from=valid_from,
         valid_until=valid_until,
         status="active",
         issued_by=actor,
         is_current=True,
+        entries=entry_rows(slots),
     )
     insert_current(session, row)
-    entries = [allocate(session, ctx, purpose, credential_id) for purpose in PURPOSES]
-    data = credential_data(ctx, program, practitioner, candidate, credential_id, valid_from, valid_until,
-                           entries)
-    row.token = jose.sign(vcc.build_claims(data), ctx.signer, typ=vcc.TYP, cty=vcc.CTY)
     audit.record(
         session,
         at=now,

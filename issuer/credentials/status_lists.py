@@ -18,6 +18,12 @@ one index, by construction; the key is secret to the issuer, so the index of the
 credential cannot be guessed from earlier ones. The primary key ``(list_id, index)``
 still guards: a duplicate would fail the issuance, never be stored.
 
+**One credential.** A credential needs a slot of every purpose; :func:`allocate_each` claims
+the three with one such statement whose ``WHERE id IN (...)`` names the newest list with room
+of each purpose (locked in id order first on PostgreSQL, see below). A purpose missing from
+its answer (its list just filled up, or it has none yet) is then claimed on its own, which
+starts a new list when needed.
+
 **Batches.** Bulk issuance claims the slots of a whole batch at once
 (:func:`allocate_many`): the same ``UPDATE ... SET allocated = allocated + n`` when the
 newest list has room for all ``n``; near a list's end, the counter is read and moved by
@@ -37,10 +43,11 @@ write lock (``BEGIN IMMEDIATE``), so the slot is taken in the issuing transactio
 rolls back, the slot is given again; no other connection could take it meanwhile (and a
 second connection would wait on our own write lock). On PostgreSQL the ``UPDATE`` locks the
 list row until commit; inside the issuing transaction, every issuer would wait for the one
-before it to sign, write its audit entry and commit, and the list lock, taken per purpose,
-would be ordered differently from a re-sign's (by list id), which can deadlock. So on
+before it to sign, write its audit entry and commit, and the list locks would be held
+while a re-sign (which locks lists by id) waits for them, and the other way round. So on
 PostgreSQL the slot is taken by an autocommit statement of its own on a separate small
-pool (:func:`_claims_engine`): the row is locked for that one statement only, and a slot of
+pool (:func:`_claims_engine`): the rows are locked for that one statement only (several
+rows in id order, as a re-sign locks them, so no cycle of waits can form), and a slot of
 an issuance that then rolls back is simply never used (an index left 0, like an unused
 one). A new list is made there too, in a short transaction committed before its first
 slot is taken, so other processes can fill it. Processes that start a new list at the same
@@ -61,7 +68,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, select, update
+from sqlalchemy import Engine, Float, bindparam, create_engine, event, select, update
 from sqlalchemy.orm import Session
 
 from issuer.context import IssuerContext
@@ -156,8 +163,8 @@ def _new_list(session: Session, ctx: IssuerContext, purpose: str) -> StatusList:
     return status_list
 
 
-def _newest_with_room(purpose: str) -> Any:
-    room = StatusList.allocated < StatusList.size * STATUS_LIST_FILL
+def _newest_with_room(purpose: str, fill: Any = None) -> Any:
+    room = StatusList.allocated < StatusList.size * (STATUS_LIST_FILL if fill is None else fill)
     return (
         select(StatusList.id)
         .where(StatusList.purpose == purpose, room)
@@ -203,10 +210,15 @@ def _claims_engine(engine: Engine) -> Engine:
     return found
 
 
+def _claims_of(session: Session) -> Engine | None:
+    """PostgreSQL: the autocommit engine slot claims run on; SQLite: ``None`` (the session's own)."""
+    bind = session.get_bind()
+    return _claims_engine(bind) if isinstance(bind, Engine) and bind.dialect.name == "postgresql" else None
+
+
 def _take_slot(session: Session, ctx: IssuerContext, purpose: str) -> tuple[str, int, int, str]:
     """``(list id, slots given including ours, size, slot key)`` of a newly taken slot."""
-    bind = session.get_bind()
-    claims = _claims_engine(bind) if isinstance(bind, Engine) and bind.dialect.name == "postgresql" else None
+    claims = _claims_of(session)
     for _ in range(8):
         if claims is not None:
             with claims.connect() as conn:
@@ -225,13 +237,65 @@ def _take_slot(session: Session, ctx: IssuerContext, purpose: str) -> tuple[str,
     raise Conflict("could not allocate a status list index; try again")
 
 
-def allocate(session: Session, ctx: IssuerContext, purpose: str, credential_id: str) -> dict[str, str]:
-    """Give the credential the next index of the current list of ``purpose``: unpredictable
-    and never given before (see the module docstring), in constant time."""
-    list_id, allocated, size, slot_key = _take_slot(session, ctx, purpose)
-    index = permute(allocated - 1, size, bytes.fromhex(slot_key))
-    session.add(StatusEntry(list_id=list_id, index=index, purpose=purpose, credential_id=credential_id))
-    return status_entry(ctx.list_url(purpose, list_id), purpose, index)
+def _claim_one_each() -> Any:
+    """One slot of the newest list with room of every purpose, in one statement. The lists
+    are locked in id order first (PostgreSQL), as a re-sign locks them, so two claims, or a
+    claim and a re-sign, never wait on each other in a cycle. A purpose whose newest list has
+    no room (or that has no list yet) is simply not among the rows returned."""
+    fill = bindparam("fill", type_=Float)
+    newest = [_newest_with_room(purpose, fill).scalar_subquery() for purpose in PURPOSES]
+    chosen = (
+        select(StatusList.id).where(StatusList.id.in_(newest)).order_by(StatusList.id)
+        .with_for_update(key_share=True).cte("chosen")
+    )
+    room = StatusList.allocated < StatusList.size * fill
+    return (
+        update(StatusList)
+        .where(StatusList.id.in_(select(chosen.c.id)), room)
+        .values(allocated=StatusList.allocated + 1)
+        .returning(StatusList.purpose, StatusList.id, StatusList.allocated, StatusList.size,
+                   StatusList.slot_key)
+        .execution_options(synchronize_session=False)
+    )
+
+
+#: Built once (SQLAlchemy then finds its compiled form without rebuilding or re-keying it);
+#: ``fill`` is bound at each use, as :data:`STATUS_LIST_FILL` is read at each allocation.
+_CLAIM_ONE_EACH = _claim_one_each()
+
+Slot = tuple[str, str, int]  # purpose, list id, index
+
+
+def allocate_each(session: Session, ctx: IssuerContext) -> list[Slot]:
+    """A new index of every purpose for one credential, in :data:`PURPOSES` order:
+    unpredictable and never given before (see the module docstring), in constant time.
+
+    One statement claims all of them while each purpose's newest list has room; a purpose
+    near its list's end, or without a list yet, is then claimed on its own (and a new list
+    started). Only the counters are written: the caller stores the status entries.
+    """
+    claims = _claims_of(session)
+    if claims is None:
+        rows = session.execute(_CLAIM_ONE_EACH, {"fill": STATUS_LIST_FILL}).all()
+    else:
+        with claims.connect() as conn:
+            rows = conn.execute(_CLAIM_ONE_EACH, {"fill": STATUS_LIST_FILL}).all()
+    taken = {str(r[0]): (str(r[1]), int(r[2]), int(r[3]), str(r[4])) for r in rows}
+    slots = []
+    for purpose in PURPOSES:
+        list_id, allocated, size, slot_key = taken.get(purpose) or _take_slot(session, ctx, purpose)
+        slots.append((purpose, list_id, permute(allocated - 1, size, bytes.fromhex(slot_key))))
+    return slots
+
+
+def status_entries(ctx: IssuerContext, slots: Sequence[Slot]) -> list[dict[str, str]]:
+    """The ``credentialStatus`` entries of a credential given ``slots``."""
+    return [status_entry(ctx.list_url(purpose, list_id), purpose, index) for purpose, list_id, index in slots]
+
+
+def entry_rows(slots: Sequence[Slot]) -> list[StatusEntry]:
+    """The stored status entries of a credential given ``slots`` (its ``entries``)."""
+    return [StatusEntry(list_id=list_id, index=index, purpose=purpose) for purpose, list_id, index in slots]
 
 
 Run = tuple[str, int, int, int, str]  # list id, first slot, slots, list size, slot key
@@ -271,14 +335,13 @@ def _take_run(first: Callable[[Any], Any], purpose: str, count: int) -> Run | st
 
 def allocate_many(session: Session, ctx: IssuerContext, purpose: str, count: int) -> list[tuple[str, int]]:
     """``count`` new ``(list id, index)`` pairs of ``purpose`` for a batch of credentials,
-    claimed as :func:`allocate` claims one (the same lists, permutations and transaction
+    claimed as :func:`allocate_each` claims one (the same lists, permutations and transaction
     rules per database), usually with one statement for the whole batch.
 
     Only the lists' counters are written (and a new list when one fills up): the caller
     inserts the status entries with its credentials. A slot it does not use stays unused.
     """
-    bind = session.get_bind()
-    claims = _claims_engine(bind) if isinstance(bind, Engine) and bind.dialect.name == "postgresql" else None
+    claims = _claims_of(session)
 
     def first(statement: Any) -> Any:
         if claims is None:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from issuer import audit
 from issuer.context import IssuerContext
 from issuer.credentials.issuance import insert_current, issue, lock_credential
-from issuer.credentials.status_lists import allocate, resign_lists_of
+from issuer.credentials.status_lists import allocate_each, entry_rows, resign_lists_of, status_entries
 from issuer.errors import ConfigurationError, Conflict
 from issuer.keyring import NoActiveKey
 from issuer.records.practitioners import get_practitioner
@@ -23,7 +23,6 @@ from issuer.store.models import Credential, Practitioner
 from vc import credential as vcc
 from vc import jose
 from vc.credential import PROFESSIONS
-from vc.status_list import PURPOSES
 
 
 def _supersede(session: Session, ctx: IssuerContext, old: Credential, new: Credential, actor: str,
@@ -90,12 +89,21 @@ def _reissue_one(session: Session, ctx: IssuerContext, old: Credential, actor: s
     was_current, old.is_current = old.is_current, None  # the new one takes its place
     session.flush()
     now = ctx.now().replace(microsecond=0)
+    slots = allocate_each(session, ctx)
+    claims = vcc.with_current_shape(payload, ctx.config.issuer_url, credential_id)
+    claims.update(
+        id=f"urn:uuid:{credential_id}",
+        jti=f"urn:uuid:{credential_id}",
+        iat=int(now.timestamp()),
+        credentialStatus=status_entries(ctx, slots),
+        credentialSubject=_subject_from(old.practitioner, claims["credentialSubject"]),
+    )
     new = Credential(
         id=credential_id,
         practitioner_id=old.practitioner_id,
         program_id=old.program_id,
         kid=ctx.signer.kid,
-        token="",
+        token=jose.sign(claims, ctx.signer, typ=vcc.TYP, cty=vcc.CTY),
         issued_at=now,
         valid_from=old.valid_from,
         valid_until=old.valid_until,
@@ -106,17 +114,9 @@ def _reissue_one(session: Session, ctx: IssuerContext, old: Credential, actor: s
         status_changed_at=old.status_changed_at if old.status == "suspended" else None,
         issued_by=actor,
         is_current=was_current,
+        entries=entry_rows(slots),
     )
     insert_current(session, new)
-    claims = vcc.with_current_shape(payload, ctx.config.issuer_url, credential_id)
-    claims.update(
-        id=f"urn:uuid:{credential_id}",
-        jti=f"urn:uuid:{credential_id}",
-        iat=int(now.timestamp()),
-        credentialStatus=[allocate(session, ctx, p, credential_id) for p in PURPOSES],
-        credentialSubject=_subject_from(old.practitioner, claims["credentialSubject"]),
-    )
-    new.token = jose.sign(claims, ctx.signer, typ=vcc.TYP, cty=vcc.CTY)
     audit.record(session, at=ctx.now(), actor=actor, action="issue", target=f"credential:{new.id}",
                  category=why, reason=reason,
                  data={"kid": new.kid, "replaces": old.id, "valid_until": vcc.timestamp(new.valid_until)})
