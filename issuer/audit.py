@@ -87,38 +87,29 @@ def record(
     category: str | None = None,
     reason: str | None = None,
     data: dict[str, Any] | None = None,
-) -> AuditEntry:
+) -> None:
     """Append one entry in the caller's transaction (the caller commits).
 
     Raises ``ValueError`` for an unknown ``action`` (a programming error).
     """
-    if action not in ACTIONS:
-        raise ValueError(f"unknown audit action {action!r}")
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
-    last = session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).first()
-    entry = AuditEntry(
-        seq=1 if last is None else last.seq + 1,
-        at=at.astimezone(UTC),
-        actor=actor[:64],
-        action=action,
-        target=target[:200],
-        category=category,
-        reason=reason,
-        data=dict(data or {}),
-        prev_hash=GENESIS if last is None else last.hash,
-        hash="",
-    )
-    entry.hash = entry_hash(entry)
-    session.add(entry)
-    session.flush()
-    return entry
+    record_many(session, [{"at": at, "actor": actor, "action": action, "target": target,
+                           "category": category, "reason": reason, "data": data}])
+
+
+#: Built once: the chain's lock (PostgreSQL), its newest link and the append.
+_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+_NEWEST = select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+_APPEND = AuditEntry.__table__.insert()  # type: ignore[attr-defined]
 
 
 def record_many(session: Session, items: Sequence[dict[str, Any]]) -> None:
     """Append several entries in the caller's transaction, in order (a bulk issuance's
     batch): each item holds the keyword arguments of :func:`record`. One lock, one read of
-    the last entry and one multi-row INSERT, chained exactly as :func:`record` chains them.
+    the last entry and one INSERT, each entry chained to the one before.
+
+    The caller's pending changes are written first, so that on PostgreSQL the chain's lock
+    (which every writer queues on until it commits) is taken as late as possible and held
+    only for the read, the append and the commit.
 
     Raises ``ValueError`` for an unknown ``action`` (a programming error).
     """
@@ -127,11 +118,10 @@ def record_many(session: Session, items: Sequence[dict[str, Any]]) -> None:
     unknown = {item["action"] for item in items} - ACTIONS
     if unknown:
         raise ValueError(f"unknown audit action {sorted(unknown)!r}")
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
     session.flush()
-    newest = select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-    last = session.execute(newest).first()
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_LOCK, {"key": _PG_LOCK_KEY})
+    last = session.execute(_NEWEST).first()
     seq, prev_hash = (0, GENESIS) if last is None else (int(last[0]), str(last[1]))
     rows = []
     for item in items:
@@ -149,7 +139,7 @@ def record_many(session: Session, items: Sequence[dict[str, Any]]) -> None:
         }
         prev_hash = row["hash"] = hashlib.sha256(_canonical(_hashed(row))).hexdigest()
         rows.append(row)
-    session.execute(AuditEntry.__table__.insert(), rows)  # type: ignore[attr-defined]
+    session.execute(_APPEND, rows)
 
 
 def entries_for(session: Session, target_id: str) -> list[AuditEntry]:
