@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -42,6 +42,28 @@ class Problem(BaseModel):
     title: str = Field(description="Short, human-readable summary of the kind of problem.")
     status: int = Field(ge=100, le=599, description="The HTTP status code of this answer.")
     detail: str = Field(description="What went wrong with this request, in words.")
+
+
+class PublicJwk(BaseModel):
+    """A public signing key (RFC 7517) as either service publishes it: never a private member."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kty: Literal["EC", "OKP"]
+    crv: Literal["P-256", "Ed25519"]
+    x: str
+    y: str | None = None
+    kid: str
+    alg: Literal["ES256", "EdDSA"]
+    use: Literal["sig"]
+
+
+class PublicJwks(BaseModel):
+    """A JWK Set of public signing keys."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    keys: list[PublicJwk]
 
 
 @dataclass(frozen=True)

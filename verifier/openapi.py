@@ -179,22 +179,8 @@ class VcApiResult(_Out):
     errors: list[VcApiProblem]
 
 
-class ReceiptJwk(_Out):
-    """The verifier's public receipt-signing key."""
-
-    kty: Literal["EC", "OKP"]
-    crv: Literal["P-256", "Ed25519"]
-    x: str
-    y: str | None = None
-    kid: str
-    alg: Literal["ES256", "EdDSA"]
-    use: Literal["sig"]
-
-
-class ReceiptJwks(_Out):
-    """The verifier's JWK Set."""
-
-    keys: list[ReceiptJwk]
+#: The verifier's JWK Set: its public receipt-signing key.
+ReceiptJwks = openapi.PublicJwks
 
 
 # --- the route table -----------------------------------------------------------------------------

@@ -402,22 +402,9 @@ class Tokens(_Out):
 # --- public ------------------------------------------------------------------------------------
 
 
-class PublicJwk(_Out):
-    """A public signing key (RFC 7517): never a private member."""
-
-    kty: Literal["EC", "OKP"]
-    crv: Literal["P-256", "Ed25519"]
-    x: str
-    y: str | None = None
-    kid: str
-    alg: Literal["ES256", "EdDSA"]
-    use: Literal["sig"]
-
-
-class PublicJwks(_Out):
-    """The public keys that verify credentials still in use."""
-
-    keys: list[PublicJwk]
+#: The public keys that verify credentials still in use, and one of them (``/keys/<kid>``).
+PublicJwk = openapi.PublicJwk
+PublicJwks = openapi.PublicJwks
 
 
 class Successor(_Out):

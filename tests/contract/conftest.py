@@ -4,8 +4,6 @@ contract tests reach success answers as well as refusals."""
 
 from __future__ import annotations
 
-import socket
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,34 +11,12 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from werkzeug.serving import BaseWSGIServer, make_server
 
 import verifier
 from issuer import access, create_app, demo
 from issuer.runtime import Runtime
 from tests.conftest import PROGRAM, auth, practitioner_body
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class Server:
-    """A WSGI app served on 127.0.0.1 in a background thread (real HTTP)."""
-
-    def __init__(self, app: Flask, port: int) -> None:
-        self.server: BaseWSGIServer = make_server("127.0.0.1", port, app, threaded=True)
-        self.url = f"http://127.0.0.1:{port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
+from tests.e2e.conftest import Server, free_port
 
 
 @dataclass
