@@ -34,17 +34,15 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import jwt  # noqa: E402
-from sqlalchemy import Column, MetaData, String, Table, Text, create_engine, insert, select, text  # noqa: E402
+from common import postgres  # noqa: E402
+from sqlalchemy import Column, MetaData, String, Table, Text, insert, select  # noqa: E402
 
 from issuer import create_app  # noqa: E402
 from issuer.credentials import bulk, issuance  # noqa: E402
@@ -186,30 +184,6 @@ def measure(name: str, db_url: str, work: Path, size: int, args: argparse.Namesp
             profile(rt, args.profile, args.batch_size)
     finally:
         rt.engine.dispose()
-
-
-def postgres(base: str) -> Callable[[], AbstractContextManager[str]] | None:
-    """A factory of fresh schemas on the server at ``base`` (dropped after use), or ``None``."""
-    try:
-        admin = create_engine(base)
-        with admin.connect():
-            pass
-    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
-        print(f"PostgreSQL at {base} not reachable ({type(exc).__name__}); skipped")
-        return None
-
-    @contextmanager
-    def scoped() -> Iterator[str]:
-        schema = f"bxc_bench_{uuid.uuid4().hex[:10]}"
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        try:
-            yield f"{base}{'&' if '?' in base else '?'}options={quote(f'-csearch_path={schema}')}"
-        finally:
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-
-    return scoped
 
 
 def main() -> None:

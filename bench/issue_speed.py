@@ -31,22 +31,20 @@ import http.client
 import json
 import os
 import pstats
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from common import free_port, postgres, rss_mib  # noqa: E402
 from sqlalchemy import create_engine, insert, select, text  # noqa: E402
 
 from issuer import access, create_app, demo  # noqa: E402
@@ -106,28 +104,6 @@ def serve(kind: str, db_url: str, keys_dir: str, port: int, workers: int) -> Non
 
     print("ready", flush=True)
     server.run(factory, name=kind, host="127.0.0.1", port=port, workers=workers, threads=THREADS)
-
-
-def rss_mib(pid: int) -> float:
-    """Resident memory of ``pid`` and its descendants (gunicorn's arbiter and workers), MiB."""
-    total, stack = 0, [pid]
-    while stack:
-        current = stack.pop()
-        try:
-            status = Path(f"/proc/{current}/status").read_text()
-            for task in Path(f"/proc/{current}/task").iterdir():
-                stack.extend(int(c) for c in (task / "children").read_text().split())
-        except OSError:
-            continue
-        total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
-    return total / 1024
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def start(kind: str, db_url: str, keys_dir: Path, workers: int) -> tuple[subprocess.Popen[str], int]:
@@ -363,29 +339,6 @@ def profile(app: Any, token: str, pool: Pool, count: int) -> None:
 # ---------------------------------------------------------------- main
 
 
-def postgres_schema(base: str) -> Iterator[str] | None:
-    try:
-        admin = create_engine(base)
-        with admin.connect():
-            pass
-    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
-        print(f"PostgreSQL at {base} not reachable ({type(exc).__name__}); skipped")
-        return None
-
-    def scoped() -> Iterator[str]:
-        schema = f"bxc_bench_{uuid.uuid4().hex[:10]}"
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        try:
-            yield f"{base}{'&' if '?' in base else '?'}options={quote(f'-csearch_path={schema}')}"
-        finally:
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
-
-    return scoped()
-
-
 def run(name: str, db_url: str, work: Path, args: argparse.Namespace) -> None:
     upgrade(db_url)
     keys_dir = work / "keys"
@@ -469,9 +422,9 @@ def main() -> None:
         if name == "sqlite":
             run("SQLite", f"sqlite:///{work / 'issuer.db'}", work, args)
         elif name == "postgresql":
-            scoped = postgres_schema(args.pg_url)
+            scoped = postgres(args.pg_url)
             if scoped is not None:
-                for url in scoped:
+                with scoped() as url:
                     run("PostgreSQL", url, work, args)
     print(f"\ntotal {time.perf_counter() - began:.0f} s")
 

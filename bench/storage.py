@@ -42,7 +42,8 @@ sys.path.insert(0, str(ROOT))
 import qrcode  # noqa: E402
 import qrcode.image.svg  # noqa: E402
 import segno  # noqa: E402
-from issue_speed import clone_practitioners, postgres_schema  # noqa: E402
+from common import postgres  # noqa: E402
+from issue_speed import clone_practitioners  # noqa: E402
 from qrcode.constants import ERROR_CORRECT_M  # noqa: E402
 from sqlalchemy import LargeBinary, create_engine, select, text, type_coerce  # noqa: E402
 
@@ -261,9 +262,9 @@ def main() -> None:
         if name == "sqlite":
             measure("SQLite", f"sqlite:///{work / 'issuer.db'}", work, args.count)
         elif name == "postgresql":
-            scoped = postgres_schema(args.pg_url)
+            scoped = postgres(args.pg_url)
             if scoped is not None:
-                for url in scoped:
+                with scoped() as url:
                     measure("PostgreSQL", url, work, args.count)
     rendering(args.renders, args.pdfs, work)
     print(f"\ntotal {time.perf_counter() - began:.0f} s")

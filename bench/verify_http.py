@@ -23,7 +23,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,14 +36,9 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))
 
+from common import free_port, rss_mib  # noqa: E402
+
 from serving import DEFAULT_THREADS, default_workers  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def wait_until_up(url: str, child: subprocess.Popen[bytes]) -> None:
@@ -57,22 +51,6 @@ def wait_until_up(url: str, child: subprocess.Popen[bytes]) -> None:
         except OSError:
             time.sleep(0.1)
     raise SystemExit(f"nothing answers at {url}")
-
-
-def rss_mib(pid: int) -> float:
-    """Resident memory of ``pid`` and all its descendants, in MiB."""
-    total, stack = 0, [pid]
-    while stack:
-        current = stack.pop()
-        try:
-            status = Path(f"/proc/{current}/status").read_text()
-            for task in Path(f"/proc/{current}/task").iterdir():
-                stack.extend(int(c) for c in (task / "children").read_text().split())
-        except OSError:
-            continue
-        match = re.search(r"VmRSS:\s+(\d+) kB", status)
-        total += int(match.group(1)) if match else 0
-    return total / 1024
 
 
 def wrk(url: str, connections: int, seconds: float, script: Path | None) -> tuple[float, float, float, int]:
