@@ -32,7 +32,6 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import Table, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from issuer import audit, context
@@ -321,9 +320,7 @@ def _insert_current(session: Session, rows: list[dict[str, Any]]) -> set[str]:
     already holds a current credential for the program (the unique index) is skipped, not
     an error, and leaves the transaction usable."""
     table: Table = Credential.__table__  # type: ignore[assignment]
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-    session.execute(insert.on_conflict_do_nothing(), rows)
+    session.execute(issuance.insert_if_free(session), rows)
     # The ids are new uuid4s: those found now are the ones just inserted. Cheaper than
     # RETURNING through executemany (a third less time per row on PostgreSQL, measured).
     ours = [row["id"] for row in rows]

@@ -57,7 +57,7 @@ def test_a_second_current_row_is_refused_by_the_database_naming_the_first(domain
     with pytest.raises(Conflict) as refused:
         issuance.insert_current(domain.session, second)
     assert refused.value.extensions["credential_id"] == first.id
-    # the transaction is still usable: the savepoint took the failed insert with it
+    # the transaction is still usable: the insert did nothing (ON CONFLICT DO NOTHING)
     assert domain.session.scalars(select(Credential.id)).all() == [first.id]
 
 
