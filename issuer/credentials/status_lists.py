@@ -18,11 +18,11 @@ one index, by construction; the key is secret to the issuer, so the index of the
 credential cannot be guessed from earlier ones. The primary key ``(list_id, index)``
 still guards: a duplicate would fail the issuance, never be stored.
 
-**One credential.** A credential needs a slot of every purpose; :func:`allocate_each` claims
-the three with one such statement whose ``WHERE id IN (...)`` names the newest list with room
-of each purpose (locked in id order first on PostgreSQL, see below). A purpose missing from
-its answer (its list just filled up, or it has none yet) is then claimed on its own, which
-starts a new list when needed.
+**One credential.** A credential needs a slot of every purpose (:func:`allocate_each`). On
+SQLite one such statement whose ``WHERE id IN (...)`` names the newest list with room of each
+purpose claims the three; on PostgreSQL the three single-row statements run one after the
+other on one claims connection (below). A purpose missing from the answer (its list just
+filled up, or it has none yet) is then claimed on its own, which starts a new list if needed.
 
 **Batches.** Bulk issuance claims the slots of a whole batch at once
 (:func:`allocate_many`): the same ``UPDATE ... SET allocated = allocated + n`` when the
@@ -43,11 +43,12 @@ write lock (``BEGIN IMMEDIATE``), so the slot is taken in the issuing transactio
 rolls back, the slot is given again; no other connection could take it meanwhile (and a
 second connection would wait on our own write lock). On PostgreSQL the ``UPDATE`` locks the
 list row until commit; inside the issuing transaction, every issuer would wait for the one
-before it to sign, write its audit entry and commit, and the list locks would be held
-while a re-sign (which locks lists by id) waits for them, and the other way round. So on
+before it to sign, write its audit entry and commit, and the list lock, taken per purpose,
+would be ordered differently from a re-sign's (by list id), which can deadlock. So on
 PostgreSQL the slot is taken by an autocommit statement of its own on a separate small
-pool (:func:`_claims_engine`): the rows are locked for that one statement only (several
-rows in id order, as a re-sign locks them, so no cycle of waits can form), and a slot of
+pool (:func:`_claims_engine`): the row is locked for that one statement only (one row per
+statement, so a claim never holds one list while it waits for another: no cycle of waits
+with other claims or with re-signs can form), and a slot of
 an issuance that then rolls back is simply never used (an index left 0, like an unused
 one). A new list is made there too, in a short transaction committed before its first
 slot is taken, so other processes can fill it. Processes that start a new list at the same
@@ -173,19 +174,22 @@ def _newest_with_room(purpose: str, fill: Any = None) -> Any:
     )
 
 
-def _claim(purpose: str, count: int = 1) -> Any:
+def _claim(purpose: str, count: int = 1, fill: Any = None) -> Any:
     """Take the next ``count`` slots of the newest list of ``purpose`` with room, if it has
-    room for all of them (see the module docstring)."""
+    room for all of them (see the module docstring). ``fill``: :data:`STATUS_LIST_FILL` as
+    now, or a bound parameter."""
+    fill = STATUS_LIST_FILL if fill is None else fill
     fits = (
-        StatusList.allocated < StatusList.size * STATUS_LIST_FILL
+        StatusList.allocated < StatusList.size * fill
         if count == 1
-        else StatusList.allocated + (count - 1) < StatusList.size * STATUS_LIST_FILL
+        else StatusList.allocated + (count - 1) < StatusList.size * fill
     )
     return (
         update(StatusList)
-        .where(StatusList.id == _newest_with_room(purpose).scalar_subquery(), fits)
+        .where(StatusList.id == _newest_with_room(purpose, fill).scalar_subquery(), fits)
         .values(allocated=StatusList.allocated + count)
-        .returning(StatusList.id, StatusList.allocated, StatusList.size, StatusList.slot_key)
+        .returning(StatusList.purpose, StatusList.id, StatusList.allocated, StatusList.size,
+                   StatusList.slot_key)
         .execution_options(synchronize_session=False)
     )
 
@@ -222,36 +226,30 @@ def _take_slot(session: Session, ctx: IssuerContext, purpose: str) -> tuple[str,
     for _ in range(8):
         if claims is not None:
             with claims.connect() as conn:
-                taken = conn.execute(_claim(purpose)).first()
+                taken = conn.execute(_CLAIM_NEXT[purpose], {"fill": STATUS_LIST_FILL}).first()
             if taken is None:
                 with Session(claims) as own:
                     _new_list(own, ctx, purpose)
                     own.commit()
                 continue
         else:
-            taken = session.execute(_claim(purpose)).first()
+            taken = session.execute(_CLAIM_NEXT[purpose], {"fill": STATUS_LIST_FILL}).first()
             if taken is None:
                 _new_list(session, ctx, purpose)
                 continue
-        return str(taken[0]), int(taken[1]), int(taken[2]), str(taken[3])
+        return str(taken[1]), int(taken[2]), int(taken[3]), str(taken[4])
     raise Conflict("could not allocate a status list index; try again")
 
 
 def _claim_one_each() -> Any:
-    """One slot of the newest list with room of every purpose, in one statement. The lists
-    are locked in id order first (PostgreSQL), as a re-sign locks them, so two claims, or a
-    claim and a re-sign, never wait on each other in a cycle. A purpose whose newest list has
-    no room (or that has no list yet) is simply not among the rows returned."""
+    """SQLite: one slot of the newest list with room of every purpose, in one statement. A
+    purpose whose newest list has no room (or that has no list yet) is simply not among the
+    rows returned. (Not on PostgreSQL: see :func:`allocate_each`.)"""
     fill = bindparam("fill", type_=Float)
     newest = [_newest_with_room(purpose, fill).scalar_subquery() for purpose in PURPOSES]
-    chosen = (
-        select(StatusList.id).where(StatusList.id.in_(newest)).order_by(StatusList.id)
-        .with_for_update(key_share=True).cte("chosen")
-    )
-    room = StatusList.allocated < StatusList.size * fill
     return (
         update(StatusList)
-        .where(StatusList.id.in_(select(chosen.c.id)), room)
+        .where(StatusList.id.in_(newest), StatusList.allocated < StatusList.size * fill)
         .values(allocated=StatusList.allocated + 1)
         .returning(StatusList.purpose, StatusList.id, StatusList.allocated, StatusList.size,
                    StatusList.slot_key)
@@ -259,9 +257,10 @@ def _claim_one_each() -> Any:
     )
 
 
-#: Built once (SQLAlchemy then finds its compiled form without rebuilding or re-keying it);
-#: ``fill`` is bound at each use, as :data:`STATUS_LIST_FILL` is read at each allocation.
+#: Built once (SQLAlchemy then finds their compiled forms without rebuilding or re-keying
+#: them); ``fill`` is bound at each use, as :data:`STATUS_LIST_FILL` is read at each allocation.
 _CLAIM_ONE_EACH = _claim_one_each()
+_CLAIM_NEXT = {purpose: _claim(purpose, fill=bindparam("fill", type_=Float)) for purpose in PURPOSES}
 
 Slot = tuple[str, str, int]  # purpose, list id, index
 
@@ -270,16 +269,20 @@ def allocate_each(session: Session, ctx: IssuerContext) -> list[Slot]:
     """A new index of every purpose for one credential, in :data:`PURPOSES` order:
     unpredictable and never given before (see the module docstring), in constant time.
 
-    One statement claims all of them while each purpose's newest list has room; a purpose
-    near its list's end, or without a list yet, is then claimed on its own (and a new list
-    started). Only the counters are written: the caller stores the status entries.
+    SQLite (the write lock is held): one statement claims all of them while each purpose's
+    newest list has room. PostgreSQL: one autocommit statement per purpose on one claims
+    connection, so a claim never holds one list's row while it waits for another's (a claim
+    of several rows in one statement deadlocked with concurrent claims under load). A purpose
+    near its list's end, or without a list yet, is claimed on its own, starting a new list.
+    Only the counters are written: the caller stores the status entries.
     """
     claims = _claims_of(session)
     if claims is None:
         rows = session.execute(_CLAIM_ONE_EACH, {"fill": STATUS_LIST_FILL}).all()
     else:
         with claims.connect() as conn:
-            rows = conn.execute(_CLAIM_ONE_EACH, {"fill": STATUS_LIST_FILL}).all()
+            rows = [row for purpose in PURPOSES
+                    for row in conn.execute(_CLAIM_NEXT[purpose], {"fill": STATUS_LIST_FILL}).all()]
     taken = {str(r[0]): (str(r[1]), int(r[2]), int(r[3]), str(r[4])) for r in rows}
     slots = []
     for purpose in PURPOSES:
@@ -313,7 +316,7 @@ def _take_run(first: Callable[[Any], Any], purpose: str, count: int) -> Run | st
     """
     whole = first(_claim(purpose, count))
     if whole is not None:
-        return str(whole[0]), int(whole[1]) - count, count, int(whole[2]), str(whole[3])
+        return str(whole[1]), int(whole[2]) - count, count, int(whole[3]), str(whole[4])
     seen = first(
         select(StatusList.id, StatusList.allocated, StatusList.size, StatusList.slot_key)
         .where(StatusList.id == _newest_with_room(purpose).scalar_subquery())
