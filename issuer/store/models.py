@@ -138,7 +138,7 @@ class Credential(Base):
     valid_from: Mapped[datetime] = mapped_column(UTCDateTime())
     valid_until: Mapped[datetime] = mapped_column(UTCDateTime())
     #: active | suspended | revoked | superseded
-    status: Mapped[str] = mapped_column(String(16), default="active")
+    status: Mapped[str] = mapped_column(String(16), default="active", index=True)
     status_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
     #: Public reason category of the last status change (vc.protocol.CATEGORIES).
     status_category: Mapped[str | None] = mapped_column(String(40), nullable=True)
