@@ -291,7 +291,7 @@ def credential_count(db_url: str) -> int:
 CATEGORIES = [  # (label, substrings of "file:function" whose cumulative time counts), first match wins
     ("signing (vc.jose.sign)", ["vc/jose.py:sign"]),
     ("eligibility rules", ["evaluate"]),
-    ("status list indexes", ["issuer/credentials/status_lists.py:allocate"]),
+    ("status list indexes", ["issuer/credentials/status_slots.py:allocate"]),
     ("audit entry", ["issuer/audit.py:record"]),
     ("commit", ["sqlalchemy/orm/session.py:commit"]),
 ]

@@ -10,7 +10,7 @@ the batch it was in; a run started again issues exactly the credentials still mi
 A batch is read, checked and written with a handful of statements whatever its size: the
 practitioners and their records in two queries (:func:`candidates.candidates_for`), the
 current credentials in one, the status list indexes in one per purpose
-(:func:`status_lists.allocate_many`), then one multi-row INSERT each for the credentials,
+(:func:`status_slots.allocate_many`), then one multi-row INSERT each for the credentials,
 their status entries and the audit entries (:func:`audit.record_many`). New credentials set
 no status bit, so no list is re-signed. Only signing is per credential.
 
@@ -35,7 +35,7 @@ from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from issuer import audit, context
-from issuer.credentials import candidates, issuance, status_lists
+from issuer.credentials import candidates, issuance, status_lists, status_slots
 from issuer.errors import IssuerError, ValidationFailed
 from issuer.rules.facts import Candidate
 from issuer.rules.programs import Program
@@ -261,7 +261,7 @@ def _issue(
     audit entries (the caller commits)."""
     valid_from = now.replace(microsecond=0)
     valid_until = issuance.add_months(valid_from, program.validity_months)
-    slots = {p: status_lists.allocate_many(session, ctx, p, len(eligible)) for p in PURPOSES}
+    slots = {p: status_slots.allocate_many(session, ctx, p, len(eligible)) for p in PURPOSES}
     urls: dict[str, str] = {}
     credentials: list[dict[str, Any]] = []
     entries: dict[str, list[dict[str, Any]]] = {}

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 
 from issuer import audit
 from issuer.context import IssuerContext
-from issuer.credentials.status_lists import allocate_each, entry_rows, require_signer, status_entries
+from issuer.credentials.status_lists import require_signer
+from issuer.credentials.status_slots import allocate_each, entry_rows, status_entries
 from issuer.errors import ConfigurationError, Conflict, NotEligible, NotFound
 from issuer.records.practitioners import candidate_of, get_practitioner
 from issuer.rules.facts import Candidate

@@ -1,59 +1,6 @@
-"""Bitstring Status Lists: unpredictable, never reused indexes for new credentials, given
-in O(1), and lists re-signed from the credentials' statuses whenever one changes.
+"""Bitstring Status Lists: signed, served and re-signed whenever a credential's status changes.
 
-**Indexes.** Each list counts the slots it has given out (``status_lists.allocated``). A new
-credential takes the next slot with one statement on the small ``status_lists`` table::
-
-    UPDATE status_lists SET allocated = allocated + 1
-     WHERE id = (newest list of the purpose with allocated < size * STATUS_LIST_FILL)
-       AND allocated < size * STATUS_LIST_FILL
-    RETURNING id, allocated, size, slot_key
-
-(SQLite >= 3.35 and PostgreSQL), so neither choosing the list nor the index reads a single
-status entry: the cost does not grow with the number of credentials. Slot ``n`` becomes
-index :func:`permute` ``(n)``: a keyed pseudo-random permutation of ``[0, size)`` (a
-Feistel network over the next even power of two, cycle-walking into range) whose key is
-the list's own random ``slot_key``. A permutation is a bijection, so two slots never give
-one index, by construction; the key is secret to the issuer, so the index of the next
-credential cannot be guessed from earlier ones. The primary key ``(list_id, index)``
-still guards: a duplicate would fail the issuance, never be stored.
-
-**One credential.** A credential needs a slot of every purpose (:func:`allocate_each`). On
-SQLite one such statement whose ``WHERE id IN (...)`` names the newest list with room of each
-purpose claims the three; on PostgreSQL the three single-row statements run one after the
-other on one claims connection (below). A purpose missing from the answer (its list just
-filled up, or it has none yet) is then claimed on its own, which starts a new list if needed.
-
-**Batches.** Bulk issuance claims the slots of a whole batch at once
-(:func:`allocate_many`): the same ``UPDATE ... SET allocated = allocated + n`` when the
-newest list has room for all ``n``; near a list's end, the counter is read and moved by
-compare-and-set (``WHERE allocated = <as read>``, nothing changes if another claim came
-between) for what is left, and the rest goes to a new list. One statement per purpose and
-batch in the common case, on the same terms per database as a single slot.
-
-**Fill.** A random draw with retries needed free room (lists stopped at half), a
-permutation does not: a list is given out completely (``STATUS_LIST_FILL = 1.0``), which
-doubles the herd a credential hides in and halves the lists a verifier fetches and we
-re-sign. ``STATUS_LIST_FILL`` still caps the slots of every list (read at each allocation;
-tests lower it to force roll-over). Lists made before migration 0008 had random indexes
-and are marked full, so new credentials go to new lists.
-
-**Concurrency.** On SQLite every write transaction already holds the database's single
-write lock (``BEGIN IMMEDIATE``), so the slot is taken in the issuing transaction: if it
-rolls back, the slot is given again; no other connection could take it meanwhile (and a
-second connection would wait on our own write lock). On PostgreSQL the ``UPDATE`` locks the
-list row until commit; inside the issuing transaction, every issuer would wait for the one
-before it to sign, write its audit entry and commit, and the list lock, taken per purpose,
-would be ordered differently from a re-sign's (by list id), which can deadlock. So on
-PostgreSQL the slot is taken by an autocommit statement of its own on a separate small
-pool (:func:`_claims_engine`): the row is locked for that one statement only (one row per
-statement, so a claim never holds one list while it waits for another: no cycle of waits
-with other claims or with re-signs can form), and a slot of
-an issuance that then rolls back is simply never used (an index left 0, like an unused
-one). A new list is made there too, in a short transaction committed before its first
-slot is taken, so other processes can fill it. Processes that start a new list at the same
-moment each fill theirs. ``tests/unit/issuer/test_concurrent_issuing.py`` proves indexes
-unique with four processes on both databases.
+Indexes for new credentials are given by :mod:`issuer.credentials.status_slots`.
 
 A list's bits are never stored: :func:`sign_list` derives them from ``Credential.status``
 under the list's row lock, in the transaction of the change.
@@ -62,18 +9,15 @@ under the list's row lock, in the transaction of the change.
 from __future__ import annotations
 
 import hashlib
-import math
 import secrets
-import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, timedelta
-from typing import Any
 
-from sqlalchemy import Engine, Float, bindparam, create_engine, event, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from issuer.context import IssuerContext
-from issuer.errors import ConfigurationError, Conflict, NotFound
+from issuer.errors import ConfigurationError, NotFound
 from issuer.store.models import Credential, StatusEntry, StatusList
 from vc import credential as vcc
 from vc import jose
@@ -83,7 +27,6 @@ from vc.status_list import (
     BitstringStatusList,
     list_credential,
     max_list_token_chars,
-    status_entry,
 )
 
 #: A status list is signed for this long; it is re-signed when a status changes, or when
@@ -94,13 +37,6 @@ STATUS_LIST_VALIDITY = timedelta(days=7)
 STATUS_LIST_RESIGN_AFTER = timedelta(days=1)
 
 
-#: Fraction of a list's indexes given out before a new list is started. Indexes come from
-#: a permutation (never a random draw that needs free room), so a list is filled completely.
-STATUS_LIST_FILL = 1.0
-
-#: Feistel rounds of :func:`permute` (four make a strong pseudo-random permutation).
-FEISTEL_ROUNDS = 6
-
 
 def require_signer(ctx: IssuerContext) -> None:
     """Raise :class:`ConfigurationError` when no key is active (every key retired)."""
@@ -108,44 +44,7 @@ def require_signer(ctx: IssuerContext) -> None:
         raise ConfigurationError("no active signing key: run 'issuer keys rotate'")
 
 
-def permute(slot: int, size: int, key: bytes) -> int:
-    """The index of ``slot`` in a list of ``size``: a bijection of ``[0, size)`` keyed by ``key``.
-
-    A balanced Feistel network over ``2**bits`` values (``bits`` even, ``2**bits >= size``),
-    round function BLAKE2b keyed by ``key``; values outside ``[0, size)`` are permuted again
-    (cycle walking) until they fall inside, which keeps it a bijection of ``[0, size)``.
-    """
-    return permute_many([slot], size, key)[0]
-
-
-def permute_many(slots: Sequence[int], size: int, key: bytes) -> list[int]:
-    """:func:`permute` of each of ``slots`` (the keyed round hashes are set up once)."""
-    bits = max(2, (size - 1).bit_length())
-    bits += bits % 2
-    half = bits // 2
-    mask = (1 << half) - 1
-    # BLAKE2b is a stream: the keyed state after the round byte, copied, then fed ``right``,
-    # is the digest of ``round byte + right`` under ``key``; only the set-up is shared.
-    rounds = [hashlib.blake2b(bytes((round_,)), key=key, digest_size=8) for round_ in range(FEISTEL_ROUNDS)]
-    out = []
-    for slot in slots:
-        if not 0 <= slot < size:
-            raise ValueError(f"slot {slot} is outside [0, {size})")
-        value = slot
-        while True:
-            left, right = value >> half, value & mask
-            for prefix in rounds:
-                digest = prefix.copy()
-                digest.update(right.to_bytes(8, "big"))
-                left, right = right, left ^ (int.from_bytes(digest.digest(), "big") & mask)
-            value = (left << half) | right
-            if value < size:
-                break
-        out.append(value)
-    return out
-
-
-def _new_list(session: Session, ctx: IssuerContext, purpose: str) -> StatusList:
+def new_list(session: Session, ctx: IssuerContext, purpose: str) -> StatusList:
     now = ctx.now()
     status_list = StatusList(
         id=secrets.token_hex(8),
@@ -162,219 +61,6 @@ def _new_list(session: Session, ctx: IssuerContext, purpose: str) -> StatusList:
     session.flush()
     sign_list(session, ctx, status_list)
     return status_list
-
-
-def _newest_with_room(purpose: str, fill: Any = None) -> Any:
-    room = StatusList.allocated < StatusList.size * (STATUS_LIST_FILL if fill is None else fill)
-    return (
-        select(StatusList.id)
-        .where(StatusList.purpose == purpose, room)
-        .order_by(StatusList.created_at.desc(), StatusList.id)
-        .limit(1)
-    )
-
-
-def _claim(purpose: str, count: int = 1, fill: Any = None) -> Any:
-    """Take the next ``count`` slots of the newest list of ``purpose`` with room, if it has
-    room for all of them (see the module docstring). ``fill``: :data:`STATUS_LIST_FILL` as
-    now, or a bound parameter."""
-    fill = STATUS_LIST_FILL if fill is None else fill
-    fits = (
-        StatusList.allocated < StatusList.size * fill
-        if count == 1
-        else StatusList.allocated + (count - 1) < StatusList.size * fill
-    )
-    return (
-        update(StatusList)
-        .where(StatusList.id == _newest_with_room(purpose, fill).scalar_subquery(), fits)
-        .values(allocated=StatusList.allocated + count)
-        .returning(StatusList.purpose, StatusList.id, StatusList.allocated, StatusList.size,
-                   StatusList.slot_key)
-        .execution_options(synchronize_session=False)
-    )
-
-
-_CLAIMS: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
-
-
-def _claims_engine(engine: Engine) -> Engine:
-    """PostgreSQL: a small autocommit pool of its own for slot claims, disposed with ``engine``.
-
-    Separate from the sessions' pool so that a request holding its session's connection
-    never waits for a second one from the same exhausted pool (a claim holds its connection
-    for one statement and waits for nothing else).
-    """
-    found = _CLAIMS.get(engine)
-    if found is None:
-        found = create_engine(engine.url, isolation_level="AUTOCOMMIT", pool_size=2, max_overflow=-1,
-                              pool_pre_ping=True)
-        _CLAIMS[engine] = found
-        event.listen(engine, "engine_disposed", lambda _conn: found.dispose())
-        weakref.finalize(engine, found.dispose)  # an engine dropped without dispose() closes it too
-    return found
-
-
-def _claims_of(session: Session) -> Engine | None:
-    """PostgreSQL: the autocommit engine slot claims run on; SQLite: ``None`` (the session's own)."""
-    bind = session.get_bind()
-    return _claims_engine(bind) if isinstance(bind, Engine) and bind.dialect.name == "postgresql" else None
-
-
-def _take_slot(session: Session, ctx: IssuerContext, purpose: str) -> tuple[str, int, int, str]:
-    """``(list id, slots given including ours, size, slot key)`` of a newly taken slot."""
-    claims = _claims_of(session)
-    for _ in range(8):
-        if claims is not None:
-            with claims.connect() as conn:
-                taken = conn.execute(_CLAIM_NEXT[purpose], {"fill": STATUS_LIST_FILL}).first()
-            if taken is None:
-                with Session(claims) as own:
-                    _new_list(own, ctx, purpose)
-                    own.commit()
-                continue
-        else:
-            taken = session.execute(_CLAIM_NEXT[purpose], {"fill": STATUS_LIST_FILL}).first()
-            if taken is None:
-                _new_list(session, ctx, purpose)
-                continue
-        return str(taken[1]), int(taken[2]), int(taken[3]), str(taken[4])
-    raise Conflict("could not allocate a status list index; try again")
-
-
-def _claim_one_each() -> Any:
-    """SQLite: one slot of the newest list with room of every purpose, in one statement. A
-    purpose whose newest list has no room (or that has no list yet) is simply not among the
-    rows returned. (Not on PostgreSQL: see :func:`allocate_each`.)"""
-    fill = bindparam("fill", type_=Float)
-    newest = [_newest_with_room(purpose, fill).scalar_subquery() for purpose in PURPOSES]
-    return (
-        update(StatusList)
-        .where(StatusList.id.in_(newest), StatusList.allocated < StatusList.size * fill)
-        .values(allocated=StatusList.allocated + 1)
-        .returning(StatusList.purpose, StatusList.id, StatusList.allocated, StatusList.size,
-                   StatusList.slot_key)
-        .execution_options(synchronize_session=False)
-    )
-
-
-#: Built once (SQLAlchemy then finds their compiled forms without rebuilding or re-keying
-#: them); ``fill`` is bound at each use, as :data:`STATUS_LIST_FILL` is read at each allocation.
-_CLAIM_ONE_EACH = _claim_one_each()
-_CLAIM_NEXT = {purpose: _claim(purpose, fill=bindparam("fill", type_=Float)) for purpose in PURPOSES}
-
-Slot = tuple[str, str, int]  # purpose, list id, index
-
-
-def allocate_each(session: Session, ctx: IssuerContext) -> list[Slot]:
-    """A new index of every purpose for one credential, in :data:`PURPOSES` order:
-    unpredictable and never given before (see the module docstring), in constant time.
-
-    SQLite (the write lock is held): one statement claims all of them while each purpose's
-    newest list has room. PostgreSQL: one autocommit statement per purpose on one claims
-    connection, so a claim never holds one list's row while it waits for another's (a claim
-    of several rows in one statement deadlocked with concurrent claims under load). A purpose
-    near its list's end, or without a list yet, is claimed on its own, starting a new list.
-    Only the counters are written: the caller stores the status entries.
-    """
-    claims = _claims_of(session)
-    if claims is None:
-        rows = session.execute(_CLAIM_ONE_EACH, {"fill": STATUS_LIST_FILL}).all()
-    else:
-        with claims.connect() as conn:
-            rows = [row for purpose in PURPOSES
-                    for row in conn.execute(_CLAIM_NEXT[purpose], {"fill": STATUS_LIST_FILL}).all()]
-    taken = {str(r[0]): (str(r[1]), int(r[2]), int(r[3]), str(r[4])) for r in rows}
-    slots = []
-    for purpose in PURPOSES:
-        list_id, allocated, size, slot_key = taken.get(purpose) or _take_slot(session, ctx, purpose)
-        slots.append((purpose, list_id, permute(allocated - 1, size, bytes.fromhex(slot_key))))
-    return slots
-
-
-def status_entries(ctx: IssuerContext, slots: Sequence[Slot]) -> list[dict[str, str]]:
-    """The ``credentialStatus`` entries of a credential given ``slots``."""
-    return [status_entry(ctx.list_url(purpose, list_id), purpose, index) for purpose, list_id, index in slots]
-
-
-def entry_rows(slots: Sequence[Slot]) -> list[StatusEntry]:
-    """The stored status entries of a credential given ``slots`` (its ``entries``)."""
-    return [StatusEntry(list_id=list_id, index=index, purpose=purpose) for purpose, list_id, index in slots]
-
-
-Run = tuple[str, int, int, int, str]  # list id, first slot, slots, list size, slot key
-#: What :func:`_take_run` answers when no list of the purpose has room.
-NO_ROOM = "no room"
-
-
-def _take_run(first: Callable[[Any], Any], purpose: str, count: int) -> Run | str | None:
-    """Up to ``count`` slots of the newest list of ``purpose`` with room; :data:`NO_ROOM`
-    when no list has any, ``None`` when a concurrent claim moved the counter first.
-
-    The common case is one statement: the list has room for all of them. Near a list's end
-    the counter is read, then moved by compare-and-set (``WHERE allocated = <as read>``), so
-    a claim that comes between the two makes ours change nothing rather than overlap.
-    """
-    whole = first(_claim(purpose, count))
-    if whole is not None:
-        return str(whole[1]), int(whole[2]) - count, count, int(whole[3]), str(whole[4])
-    seen = first(
-        select(StatusList.id, StatusList.allocated, StatusList.size, StatusList.slot_key)
-        .where(StatusList.id == _newest_with_room(purpose).scalar_subquery())
-    )
-    if seen is None:
-        return NO_ROOM
-    list_id, allocated, size, slot_key = str(seen[0]), int(seen[1]), int(seen[2]), str(seen[3])
-    left = math.ceil(size * STATUS_LIST_FILL) - allocated  # what single claims could still take
-    take = max(1, min(count, left))
-    moved = first(
-        update(StatusList)
-        .where(StatusList.id == list_id, StatusList.allocated == allocated)
-        .values(allocated=allocated + take)
-        .returning(StatusList.id)
-        .execution_options(synchronize_session=False)
-    )
-    return None if moved is None else (list_id, allocated, take, size, slot_key)
-
-
-def allocate_many(session: Session, ctx: IssuerContext, purpose: str, count: int) -> list[tuple[str, int]]:
-    """``count`` new ``(list id, index)`` pairs of ``purpose`` for a batch of credentials,
-    claimed as :func:`allocate_each` claims one (the same lists, permutations and transaction
-    rules per database), usually with one statement for the whole batch.
-
-    Only the lists' counters are written (and a new list when one fills up): the caller
-    inserts the status entries with its credentials. A slot it does not use stays unused.
-    """
-    claims = _claims_of(session)
-
-    def first(statement: Any) -> Any:
-        if claims is None:
-            return session.execute(statement).first()
-        with claims.connect() as conn:
-            return conn.execute(statement).first()
-
-    runs: list[Run] = []
-    wanted = count
-    for _ in range(64 + count // MIN_ENTRIES):
-        if wanted <= 0:
-            break
-        taken = _take_run(first, purpose, wanted)
-        if taken == NO_ROOM:
-            if claims is not None:
-                with Session(claims) as own:
-                    _new_list(own, ctx, purpose)
-                    own.commit()
-            else:
-                _new_list(session, ctx, purpose)
-        elif isinstance(taken, tuple):
-            runs.append(taken)
-            wanted -= taken[2]
-    if wanted > 0:
-        raise Conflict("could not allocate status list indexes; try again")
-    pairs: list[tuple[str, int]] = []
-    for list_id, first_slot, slots, size, slot_key in runs:
-        indexes = permute_many(range(first_slot, first_slot + slots), size, bytes.fromhex(slot_key))
-        pairs += [(list_id, index) for index in indexes]
-    return pairs
 
 
 def sign_list(session: Session, ctx: IssuerContext, status_list: StatusList) -> None:

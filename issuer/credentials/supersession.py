@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from issuer import audit
 from issuer.context import IssuerContext
 from issuer.credentials.issuance import insert_current, issue, lock_credential
-from issuer.credentials.status_lists import allocate_each, entry_rows, resign_lists_of, status_entries
+from issuer.credentials.status_lists import resign_lists_of
+from issuer.credentials.status_slots import allocate_each, entry_rows, status_entries
 from issuer.errors import ConfigurationError, Conflict
 from issuer.keyring import NoActiveKey
 from issuer.records.practitioners import get_practitioner

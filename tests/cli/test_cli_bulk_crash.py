@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import func, select
 
 from issuer import audit
-from issuer.credentials.status_lists import permute_many
+from issuer.credentials.status_slots import permute_many
 from issuer.runtime import Runtime
 from issuer.store.models import AuditEntry, Credential, StatusEntry, StatusList
 from tests.cli.test_cli import ISSUER, Issuer, issuer  # noqa: F401 - the fixture

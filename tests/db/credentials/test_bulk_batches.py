@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine, event, func, select
 
 from issuer import audit
-from issuer.credentials import bulk, issuance, status_lists
+from issuer.credentials import bulk, issuance, status_slots
 from issuer.store.models import AuditEntry, Credential, StatusEntry, StatusList
 from tests.conftest import PROGRAM
 from tests.db.conftest import Domain
@@ -62,9 +62,9 @@ def test_a_batch_is_written_with_one_insert_per_table(domain: Domain) -> None:
 def test_indexes_for_a_batch_continue_in_a_new_list_when_one_fills(
     domain: Domain, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(status_lists, "STATUS_LIST_FILL", 5 / MIN_ENTRIES)
-    first = status_lists.allocate_many(domain.session, domain.ctx, "revocation", 3)
-    second = status_lists.allocate_many(domain.session, domain.ctx, "revocation", 9)
+    monkeypatch.setattr(status_slots, "STATUS_LIST_FILL", 5 / MIN_ENTRIES)
+    first = status_slots.allocate_many(domain.session, domain.ctx, "revocation", 3)
+    second = status_slots.allocate_many(domain.session, domain.ctx, "revocation", 9)
     domain.session.commit()
     pairs = first + second
     assert len(set(pairs)) == 12
@@ -74,9 +74,9 @@ def test_indexes_for_a_batch_continue_in_a_new_list_when_one_fills(
         given = [index for list_id, index in pairs if list_id == status_list.id]
         key = bytes.fromhex(status_list.slot_key)
         slots = range(status_list.allocated)
-        assert sorted(given) == sorted(status_lists.permute_many(slots, MIN_ENTRIES, key))
-    assert status_lists.permute_many([0, 1, 2], MIN_ENTRIES, b"k") == [
-        status_lists.permute(n, MIN_ENTRIES, b"k") for n in range(3)]
+        assert sorted(given) == sorted(status_slots.permute_many(slots, MIN_ENTRIES, key))
+    assert status_slots.permute_many([0, 1, 2], MIN_ENTRIES, b"k") == [
+        status_slots.permute(n, MIN_ENTRIES, b"k") for n in range(3)]
 
 
 def test_an_expired_credential_is_replaced_by_the_bulk_run(domain: Domain) -> None:

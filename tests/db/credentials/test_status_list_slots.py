@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, insert, select
 
-from issuer.credentials import issuance, status_lists
+from issuer.credentials import issuance, status_slots
 from issuer.store.models import Credential, StatusEntry, StatusList
 from tests.conftest import PROGRAM
 from tests.db.conftest import Domain
@@ -30,7 +30,7 @@ def test_indexes_are_the_lists_permutation_of_its_slots(domain: Domain) -> None:
             select(StatusEntry.index).where(StatusEntry.list_id == listed[0].id)
             .where(StatusEntry.credential_id.in_([r.id for r in rows]))
         ).all()
-        assert sorted(indexes) == sorted(status_lists.permute(n, MIN_ENTRIES, key) for n in range(4))
+        assert sorted(indexes) == sorted(status_slots.permute(n, MIN_ENTRIES, key) for n in range(4))
 
 
 def test_giving_an_index_reads_no_status_entry(domain: Domain) -> None:

@@ -15,14 +15,14 @@ import sys
 from datetime import datetime
 
 from issuer import config
-from issuer.credentials import issuance, status_lists
+from issuer.credentials import issuance, status_slots
 from issuer.runtime import open_runtime
 
 
 def main() -> None:
     url, keys_dir, now_text, per_list, *practitioner_ids = sys.argv[1:]
     now = datetime.fromisoformat(now_text)
-    status_lists.STATUS_LIST_FILL = int(per_list) / status_lists.MIN_ENTRIES
+    status_slots.STATUS_LIST_FILL = int(per_list) / status_slots.MIN_ENTRIES
     rt = open_runtime(config.load({"database_url": url, "keys_dir": keys_dir}, environ={}), clock=lambda: now)
     print("ready", flush=True)
     sys.stdin.readline()

@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from issuer import audit
-from issuer.credentials import status_lists
+from issuer.credentials import status_slots
 from issuer.runtime import Runtime
 from issuer.store.models import Credential, StatusEntry, StatusList
 from tests.conftest import FakeClock, enrol
@@ -90,7 +90,7 @@ def test_a_full_list_hands_over_to_the_next(
 ) -> None:
     from tests.conftest import issue
 
-    monkeypatch.setattr(status_lists, "STATUS_LIST_FILL", 2 / status_lists.MIN_ENTRIES)
+    monkeypatch.setattr(status_slots, "STATUS_LIST_FILL", 2 / status_slots.MIN_ENTRIES)
     issued = [issue(issuer_client, tokens, enrol(issuer_client, tokens, email=f"p{i}@example.org"))
               for i in range(5)]
     rt: Runtime = issuer_app.extensions["issuer"]

@@ -6,7 +6,7 @@ import secrets
 
 import pytest
 
-from issuer.credentials.status_lists import permute
+from issuer.credentials.status_slots import permute
 from vc.status_list import MIN_ENTRIES
 
 
