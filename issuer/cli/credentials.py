@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from issuer.cli.base import main, opened
-from issuer.credentials import bulk, issuance, status_changes, supersession
+from issuer.credentials import bulk, bulk_signing, issuance, status_changes, supersession
 from vc.protocol import CATEGORIES
 
 
@@ -29,29 +29,36 @@ def credentials() -> None:
               help=f"With --all-eligible: practitioners per transaction (default {bulk.DEFAULT_BATCH_SIZE}).")
 @click.option("--progress", "show_progress", is_flag=True,
               help="With --all-eligible: show progress on stderr even when it is not a terminal.")
+@click.option("--workers", type=click.IntRange(0, 64), default=None,
+              help="With --all-eligible: processes that check the rules and sign while this one reads "
+                   "and writes the database (default: one per core when there are several; 0: all in "
+                   "this process).")
 def credentials_issue(
     program_id: str, all_eligible: bool, practitioner_id: str | None, dry_run: bool, batch_size: int | None,
-    show_progress: bool,
+    show_progress: bool, workers: int | None,
 ) -> None:
     """Issue credentials: to one practitioner, or to --all-eligible with a summary.
 
     --all-eligible commits one batch at a time: if it is interrupted, the credentials of the
     batches before stay issued (each with its status entries and audit entry) and running
-    it again issues the ones still missing.
+    it again issues the ones still missing. Its --workers processes only check and sign;
+    which credentials exist is decided by this process's transactions, as without them.
     """
     if all_eligible == (practitioner_id is not None):
         raise click.ClickException("give either --all-eligible or --practitioner ID")
-    if (dry_run or batch_size is not None or show_progress) and not all_eligible:
+    if (dry_run or batch_size is not None or show_progress or workers is not None) and not all_eligible:
         raise click.ClickException(
-            "--dry-run, --batch-size and --progress go with --all-eligible; use 'issuer eligibility' for one")
+            "--dry-run, --batch-size, --progress and --workers go with --all-eligible; "
+            "use 'issuer eligibility' for one")
     with opened() as rt, rt.sessions() as session:
         if practitioner_id is not None:
             row = issuance.issue(session, rt.ctx, practitioner_id, program_id, "cli")
             click.echo(f"issued {row.id}: {rt.ctx.holder_url(row.id)}")
             return
         with _progress_display(show_progress, "checking" if dry_run else "issuing") as progress:
-            summary = bulk.issue_all_eligible(session, rt.ctx, program_id, "cli", dry_run=dry_run,
-                                              batch_size=batch_size, progress=progress)
+            summary = bulk.issue_all_eligible(
+                session, rt.ctx, program_id, "cli", dry_run=dry_run, batch_size=batch_size, progress=progress,
+                workers=bulk_signing.default_workers() if workers is None else workers)
     for line in summary.text():
         click.echo(line)
 

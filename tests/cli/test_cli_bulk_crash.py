@@ -2,7 +2,8 @@
 killed with SIGKILL in the middle of a run over thousands of eligible practitioners, leaves
 only whole credentials (each with its entry in every status list purpose and its audit
 entry, the lists' bits and counters consistent), and run again it issues exactly the ones
-still missing. On SQLite and PostgreSQL."""
+still missing. It runs with two worker processes that check and sign: they end by
+themselves as soon as the killed command is gone. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import signal
 import subprocess
 import time
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -74,6 +76,22 @@ def assert_only_whole_credentials(rt: Runtime) -> int:
     return len(credentials)
 
 
+def _children(pid: int) -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found |= {int(c) for c in (task / "children").read_text().split()}
+    return found
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is still a live process (a zombie, waiting to be reaped, is not)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return not any(line.startswith("State:") and "Z" in line.split()[1] for line in status.splitlines())
+
+
 def test_a_killed_bulk_run_leaves_whole_credentials_and_a_rerun_issues_the_rest(
     issuer: Issuer,  # noqa: F811
 ) -> None:
@@ -82,7 +100,7 @@ def test_a_killed_bulk_run_leaves_whole_credentials_and_a_rerun_issues_the_rest(
         people = seed_eligible(rt.engine, rt.ctx, PEOPLE)
         run = subprocess.Popen(
             [str(ISSUER), "credentials", "issue", "--program", PROGRAM, "--all-eligible",
-             "--batch-size", str(BATCH), "--progress"],
+             "--batch-size", str(BATCH), "--progress", "--workers", "2"],
             env=issuer.env(), cwd=issuer.home, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert run.stderr is not None
         committed, stamps = 0, []
@@ -95,9 +113,15 @@ def test_a_killed_bulk_run_leaves_whole_credentials_and_a_rerun_issues_the_rest(
         per_batch = (stamps[-1] - stamps[1]) / (len(stamps) - 2)
         time.sleep(random.uniform(0.1, 0.9) * per_batch)  # somewhere inside the next batch
         assert run.poll() is None, "the run finished before it could be killed"
+        workers = _children(run.pid)
+        assert len(workers) == 2, workers
         os.kill(run.pid, signal.SIGKILL)
-        run.communicate(timeout=30)
+        run.communicate(timeout=30)  # would wait for a worker still holding stderr open
         assert run.returncode == -signal.SIGKILL
+        deadline = time.monotonic() + 10
+        while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(_running(pid) for pid in workers), "a worker outlived the killed run"
 
         survivors = assert_only_whole_credentials(rt)
         assert 3 * BATCH <= survivors < PEOPLE, survivors
