@@ -64,6 +64,28 @@ class BitstringStatusList:
         else:
             self._bits[byte] &= ~mask & 0xFF
 
+    def apply(self, changes: Iterable[tuple[int, bool]]) -> list[int]:
+        """Set each ``(index, value)``; returns the indexes whose bit changed, in order.
+
+        Raises :class:`StatusListError` for an index outside the list (nothing is changed
+        then: every index is checked first).
+        """
+        pending = [(self._locate(index), index, bool(value)) for index, value in changes]
+        changed = []
+        for (byte, mask), index, value in pending:
+            if bool(self._bits[byte] & mask) != value:
+                self._bits[byte] ^= mask
+                changed.append(index)
+        return changed
+
+    def set_indexes(self) -> list[int]:
+        """The indexes whose bit is set, ascending (skips zero bytes, so a sparse list is fast)."""
+        found: list[int] = []
+        for byte, value in enumerate(self._bits):
+            if value:
+                found.extend(byte * 8 + bit for bit in range(8) if value & (0x80 >> bit))
+        return found
+
     @classmethod
     def with_set(cls, indexes: Iterable[int], size: int = MIN_ENTRIES) -> BitstringStatusList:
         """A list of ``size`` entries with exactly ``indexes`` set."""
