@@ -3,8 +3,10 @@
 :func:`published_jwks` decides which keys the JWK Set shows: never a compromised key; the
 active key; a retired key while any credential it signed is within its validity period
 plus :data:`KEY_PUBLISH_GRACE`, or while a status list it may have signed can still be in
-use. Rotation, retirement and compromise re-sign every status list and are audited, all
-in one transaction with the key files (:func:`_key_change`).
+use. Rotation, retirement and compromise re-sign every status list not signed by the
+active key, its bits re-derived from credential statuses (not flipped from the token the
+old key signed), and are audited, all in one transaction with the key files
+(:func:`_key_change`).
 """
 
 from __future__ import annotations

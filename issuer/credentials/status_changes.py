@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from issuer import audit
 from issuer.context import IssuerContext
 from issuer.credentials.issuance import effective_status, get_credential, lock_credential
-from issuer.credentials.status_lists import lock_lists, sign_list
+from issuer.credentials.status_lists import apply_status_changes
 from issuer.errors import Conflict, ValidationFailed
 from issuer.store.models import Credential
 from vc.protocol import CATEGORIES, PublicStatus, Successor
@@ -30,10 +30,10 @@ def check_category(category: str | None) -> str:
 
 
 ACTIONS = {
-    # action: (allowed from, new status, lists to re-sign)
-    "revoke": (("active", "suspended", "superseded"), "revoked", ("revocation", "suspension", "refresh")),
-    "suspend": (("active",), "suspended", ("suspension",)),
-    "reinstate": (("suspended",), "active", ("suspension",)),
+    # action: (allowed from, new status); the bits that change follow from the two statuses
+    "revoke": (("active", "suspended", "superseded"), "revoked"),
+    "suspend": (("active",), "suspended"),
+    "reinstate": (("suspended",), "active"),
 }
 
 
@@ -48,7 +48,9 @@ def change_status(
     category: str | None = None,
     note: str | None = None,
 ) -> Credential:
-    """Revoke (final), suspend or reinstate a credential and re-sign the affected lists.
+    """Revoke (final), suspend or reinstate a credential, flip its bits that change and
+    re-sign only the lists that hold them (revoking an active credential re-signs its
+    revocation list alone).
 
     ``category`` is public (one of :data:`vc.protocol.CATEGORIES`; when absent a ``reason``
     that is itself a category name is taken as the category), ``reason`` and ``note`` are
@@ -60,7 +62,7 @@ def change_status(
         category = reason.strip().replace(" ", "_").lower()
     else:
         category = check_category(category)
-    allowed, new_status, purposes = ACTIONS[action]
+    allowed, new_status = ACTIONS[action]
     row = lock_credential(session, credential_id)
     if row.status not in allowed:
         raise Conflict(f"cannot {action} a credential that is {row.status}", current_status=row.status)
@@ -83,8 +85,7 @@ def change_status(
         reason="\n".join(part for part in (reason, note) if part) or None,
         data={"previous_status": previous, "status": new_status},
     )
-    for status_list in lock_lists(session, row, purposes):
-        sign_list(session, ctx, status_list)
+    apply_status_changes(session, ctx, [(row, previous)])
     session.commit()
     return row
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from issuer import audit
 from issuer.context import IssuerContext
 from issuer.credentials.issuance import insert_current, issue, lock_credential
-from issuer.credentials.status_lists import resign_lists_of
+from issuer.credentials.status_lists import apply_status_changes
 from issuer.credentials.status_slots import allocate_each, entry_rows, status_entries
 from issuer.errors import ConfigurationError, Conflict
 from issuer.keyring import NoActiveKey
@@ -25,10 +25,14 @@ from vc import credential as vcc
 from vc import jose
 from vc.credential import PROFESSIONS
 
+#: A credential whose status changed and its status before (``None``: issued just now).
+Change = tuple[Credential, str | None]
+
 
 def _supersede(session: Session, ctx: IssuerContext, old: Credential, new: Credential, actor: str,
-               why: str, reason: str | None) -> None:
-    """Mark ``old`` superseded by ``new`` (lists are re-signed by the caller)."""
+               why: str, reason: str | None) -> Change:
+    """Mark ``old`` superseded by ``new``; returns ``(old, its status before)`` for
+    :func:`apply_status_changes`, which the caller runs."""
     previous = old.status
     old.status = "superseded"
     old.is_current = None
@@ -40,6 +44,7 @@ def _supersede(session: Session, ctx: IssuerContext, old: Credential, new: Crede
     audit.record(session, at=ctx.now(), actor=actor, action="supersede", target=f"credential:{old.id}",
                  category=why, reason=reason,
                  data={"superseded_by": new.id, "previous_status": previous, "kid": old.kid})
+    return old, previous
 
 
 def renew(
@@ -57,9 +62,9 @@ def renew(
     new = issue(
         session, ctx, old.practitioner_id, old.program_id, actor, replacing=old.id, commit=False
     )
-    _supersede(session, ctx, old, new, actor, "renewal", reason)
+    change = _supersede(session, ctx, old, new, actor, "renewal", reason)
     session.flush()
-    resign_lists_of(session, ctx, [old.id])
+    apply_status_changes(session, ctx, [change])  # the new one is active: no bit of its own
     session.commit()
     return new
 
@@ -82,9 +87,11 @@ def _subject_from(practitioner: Practitioner, subject: dict[str, Any]) -> dict[s
 
 
 def _reissue_one(session: Session, ctx: IssuerContext, old: Credential, actor: str, why: str,
-                 reason: str | None) -> Credential:
+                 reason: str | None) -> tuple[Credential, list[Change]]:
     """A copy of ``old`` with a new id, new status entries, the practitioner's current name,
-    signed with the active key; ``old`` becomes superseded. Same validity period."""
+    signed with the active key; ``old`` becomes superseded. Same validity period. Returns
+    the new credential and the status changes whose bits the caller flips (the new one
+    is suspended if ``old`` was: its own suspension bit is set)."""
     _, payload = jose.split(old.token)
     credential_id = str(uuid.uuid4())
     was_current, old.is_current = old.is_current, None  # the new one takes its place
@@ -121,8 +128,7 @@ def _reissue_one(session: Session, ctx: IssuerContext, old: Credential, actor: s
     audit.record(session, at=ctx.now(), actor=actor, action="issue", target=f"credential:{new.id}",
                  category=why, reason=reason,
                  data={"kid": new.kid, "replaces": old.id, "valid_until": vcc.timestamp(new.valid_until)})
-    _supersede(session, ctx, old, new, actor, why, reason)
-    return new
+    return new, [_supersede(session, ctx, old, new, actor, why, reason), (new, None)]
 
 
 def _check_signer(ctx: IssuerContext) -> None:
@@ -139,9 +145,9 @@ def reissue(session: Session, ctx: IssuerContext, credential_id: str, actor: str
     _check_signer(ctx)
     old = lock_credential(session, credential_id)
     _check_reissuable(ctx, old)
-    new = _reissue_one(session, ctx, old, actor, why, reason)
+    new, changes = _reissue_one(session, ctx, old, actor, why, reason)
     session.flush()
-    resign_lists_of(session, ctx, [old.id, new.id])
+    apply_status_changes(session, ctx, changes)
     session.commit()
     return new
 
@@ -160,18 +166,21 @@ def reissue_for_kid(session: Session, ctx: IssuerContext, kid: str, actor: str,
     _check_signer(ctx)
     if kid == ctx.signer.kid:
         raise Conflict(f"key {kid} is the active key; rotate or mark it compromised first")
-    pairs = []
+    pairs: list[tuple[str, str]] = []
+    changes: list[Change] = []
     for old in session.scalars(
         select(Credential)
         .where(Credential.kid == kid, Credential.status.in_(("active", "suspended")),
                Credential.valid_until > ctx.now())
         .order_by(Credential.issued_at, Credential.id)
         .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)  # the status as locked: the bits flip from it
     ).all():
-        new = _reissue_one(session, ctx, old, actor, "key_replaced", reason)
+        new, changed = _reissue_one(session, ctx, old, actor, "key_replaced", reason)
         pairs.append((old.id, new.id))
+        changes.extend(changed)
     session.flush()
-    resign_lists_of(session, ctx, [i for pair in pairs for i in pair])
+    apply_status_changes(session, ctx, changes)
     session.commit()
     return pairs
 
@@ -201,9 +210,15 @@ def correct_practitioner(
                Credential.valid_until > ctx.now())
         .order_by(Credential.issued_at)
         .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)  # the status as locked: the bits flip from it
     ).all()
-    renewed = [_reissue_one(session, ctx, old, actor, "correction", reason) for old in current]
+    renewed: list[Credential] = []
+    superseded: list[Change] = []
+    for old in current:
+        new, changed = _reissue_one(session, ctx, old, actor, "correction", reason)
+        renewed.append(new)
+        superseded.extend(changed)
     session.flush()
-    resign_lists_of(session, ctx, [c.id for c in current] + [c.id for c in renewed])
+    apply_status_changes(session, ctx, superseded)
     session.commit()
     return practitioner, renewed

@@ -1,8 +1,9 @@
 """Database tables of the issuer (SQLAlchemy 2.0 typed mappings).
 
-Times are stored as timezone-aware UTC; dates as dates. Status list bits are not stored:
-they are derived from ``Credential.status`` whenever a status changes, and the signed
-list is stored in ``StatusList.token``.
+Times are stored as timezone-aware UTC; dates as dates. A status list's bits are stored
+only inside its signed token (``StatusList.token``): a status change flips the bits it
+changes there, and key changes re-derive them from ``Credential.status``
+(:mod:`issuer.credentials.status_lists`).
 """
 
 from __future__ import annotations
@@ -155,7 +156,8 @@ class Credential(Base):
 
 
 class StatusList(Base):
-    """One Bitstring Status List of one purpose, and its latest signed form."""
+    """One Bitstring Status List of one purpose, and its latest signed form: ``token``'s
+    ``encodedList`` is the list's bits, which the next status change flips."""
 
     __tablename__ = "status_lists"
 
