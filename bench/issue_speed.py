@@ -395,7 +395,8 @@ def run(name: str, db_url: str, work: Path, args: argparse.Namespace) -> None:
         for child in (issuer, baseline):
             child.terminate()
             child.wait()
-    profile(create_app({"database_url": db_url, "keys_dir": str(keys_dir)}), token, pool, args.profile)
+    if args.profile:
+        profile(create_app({"database_url": db_url, "keys_dir": str(keys_dir)}), token, pool, args.profile)
 
 
 def main() -> None:
@@ -405,7 +406,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=2.0, help="time per measurement")
     parser.add_argument("--connections", type=lambda s: [int(x) for x in s.split(",")], default=[1, 4, 8])
-    parser.add_argument("--grow", type=lambda s: [int(x) for x in s.split(",")], default=[10_000, 100_000],
+    parser.add_argument("--grow", type=lambda s: [int(x) for x in s.split(",") if x], default=[10_000, 100_000],
                         help="credential table sizes to measure issuance at (grown through SQL)")
     parser.add_argument("--grown-connections", type=int, default=4)
     parser.add_argument("--workers", type=int, default=default_workers(),

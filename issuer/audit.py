@@ -119,9 +119,10 @@ def record_many(session: Session, items: Sequence[dict[str, Any]]) -> None:
     if unknown:
         raise ValueError(f"unknown audit action {sorted(unknown)!r}")
     session.flush()
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(_LOCK, {"key": _PG_LOCK_KEY})
-    last = session.execute(_NEWEST).first()
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(_LOCK, {"key": _PG_LOCK_KEY})
+    last = connection.execute(_NEWEST).first()
     seq, prev_hash = (0, GENESIS) if last is None else (int(last[0]), str(last[1]))
     rows = []
     for item in items:
@@ -139,7 +140,7 @@ def record_many(session: Session, items: Sequence[dict[str, Any]]) -> None:
         }
         prev_hash = row["hash"] = hashlib.sha256(_canonical(_hashed(row))).hexdigest()
         rows.append(row)
-    session.execute(_APPEND, rows)
+    connection.execute(_APPEND, rows)
 
 
 def entries_for(session: Session, target_id: str) -> list[AuditEntry]:

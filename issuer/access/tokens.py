@@ -11,12 +11,13 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from issuer import audit
 from issuer.context import IssuerContext
 from issuer.errors import Conflict, NotFound, ValidationFailed
+from issuer.store.db import read_phase
 from issuer.store.models import ApiToken
 from vc import credential as vcc
 
@@ -101,20 +102,30 @@ def token_state(token: ApiToken, now: datetime) -> str:
     return "active"
 
 
-def authenticate_token(session: Session, secret: str, now: datetime) -> ApiToken | None:
-    """The active token for a presented secret, or ``None`` (unknown, revoked, expired).
+_TOKENS: Table = ApiToken.__table__  # type: ignore[assignment]
+_BY_HASH = select(_TOKENS).where(_TOKENS.c.token_hash == bindparam("token_hash"))
+_NOTE_USE = update(_TOKENS).where(_TOKENS.c.id == bindparam("token_id")).values(last_used_at=bindparam("now"))
 
-    Notes its use (at most once per :data:`LAST_USED_EVERY`) and commits that.
+
+def authenticate_token(session: Session, secret: str, now: datetime) -> ApiToken | None:
+    """The active token for a presented secret (detached: its columns as read), or ``None``
+    (unknown, revoked or expired).
+
+    One read (on SQLite outside the write lock, :func:`~issuer.store.db.read_phase`); the
+    token's use is noted at most once per :data:`LAST_USED_EVERY`, by a write committed at once.
     """
     if not secret or len(secret) > 200:
         return None
-    token = session.scalars(select(ApiToken).where(ApiToken.token_hash == hash_secret(secret))).first()
+    with read_phase(session):
+        found = session.connection().execute(_BY_HASH, {"token_hash": hash_secret(secret)}).first()
+    token = None if found is None else ApiToken(**found._mapping)
     if token is None or token_state(token, now) != "active":
         session.rollback()
         return None
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_EVERY:
+        session.connection().execute(_NOTE_USE, {"token_id": token.id, "now": now})
+        session.commit()
         token.last_used_at = now
-    session.commit()
     return token
 
 

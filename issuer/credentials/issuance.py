@@ -12,15 +12,17 @@ from typing import Any
 from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from issuer import audit
 from issuer.context import IssuerContext
 from issuer.credentials.status_lists import require_signer
 from issuer.credentials.status_slots import allocate_each, entry_rows, status_entries
 from issuer.errors import ConfigurationError, Conflict, NotEligible, NotFound
-from issuer.records.practitioners import candidate_of, get_practitioner
+from issuer.records.practitioners import read_candidate
 from issuer.rules.facts import Candidate
 from issuer.rules.programs import Program
+from issuer.store.db import read_phase
 from issuer.store.models import Credential, Practitioner, StatusEntry
 from vc import credential as vcc
 from vc import jose, protocol
@@ -164,38 +166,53 @@ def insert_if_free(session: Session) -> Any:
 
 def insert_current(session: Session, row: Credential) -> None:
     """Insert ``row`` (signed, with its status entries) as the current credential of its
-    (practitioner, program).
-
-    The unique index decides between concurrent issuers (processes, or PostgreSQL
-    transactions that both saw the place free): the loser gets :class:`Conflict` with
-    the winner's id, and its transaction stays usable (the insert did nothing). The status
-    slots the loser claimed stay unused.
-
-    The row and its entries are written with two Core statements (the ORM's flush of the
-    same objects took several times as long) and then joined to the session as if loaded.
-    """
-    session.flush()  # changes made before (a holder giving up its place) go first
+    (practitioner, program) and join it to the session as if loaded; see :func:`_insert`.
+    Changes made before (a holder giving up its place) are written first."""
+    session.flush()
     values = {column.key: getattr(row, column.key) for column in _CREDENTIALS.columns}
-    if session.execute(_INSERTED[session.get_bind().dialect.name], values).first() is None:
-        winner = session.scalars(
-            select(Credential.id).where(
-                Credential.practitioner_id == row.practitioner_id,
-                Credential.program_id == row.program_id,
-                Credential.is_current.is_(True),
-            )
-        ).first()
-        raise already_holds(winner or "(unknown)")
     for entry in row.entries:
         entry.credential_id = row.id
-    if row.entries:
-        session.execute(_INSERT_ENTRIES, [
-            {"list_id": e.list_id, "index": e.index, "purpose": e.purpose, "credential_id": row.id}
-            for e in row.entries])
+    _insert(session, values, [_entry_values(e.purpose, e.list_id, e.index, row.id) for e in row.entries])
     for key, value in values.items():  # every column set, so none is read back
         setattr(row, key, value)
     for stored in (*row.entries, row):
         make_transient_to_detached(stored)
     session.add(row)
+
+
+def _entry_values(purpose: str, list_id: str, index: int, credential_id: str) -> dict[str, Any]:
+    return {"list_id": list_id, "index": index, "purpose": purpose, "credential_id": credential_id}
+
+
+def _insert(session: Session, values: dict[str, Any], entries: list[dict[str, Any]],
+            now: datetime | None = None) -> None:
+    """Insert a credential's row (``values``, every column) and its status ``entries`` with
+    two Core statements on the session's connection (the ORM's flush of the same objects
+    took several times as long).
+
+    The unique index decides between concurrent issuers (processes, or PostgreSQL
+    transactions that both saw the place free): the loser gets :class:`Conflict` with
+    the winner's id, and its transaction stays usable (the insert did nothing). The status
+    slots the loser claimed stay unused. Given ``now``, a holder whose credential has expired
+    gives up its place (:func:`free_current_slot`) and the insert is tried once more; so
+    the common case, a place that is free, costs no read before the insert.
+    """
+    connection = session.connection()
+    inserted = _INSERTED[connection.dialect.name]
+    if connection.execute(inserted, values).first() is None:
+        if now is not None:
+            free_current_slot(session, values["practitioner_id"], values["program_id"], now)
+        if now is None or connection.execute(inserted, values).first() is None:
+            winner = session.scalars(
+                select(Credential.id).where(
+                    Credential.practitioner_id == values["practitioner_id"],
+                    Credential.program_id == values["program_id"],
+                    Credential.is_current.is_(True),
+                )
+            ).first()
+            raise already_holds(winner or "(unknown)")
+    if entries:
+        connection.execute(_INSERT_ENTRIES, entries)
 
 
 def issue(
@@ -216,25 +233,25 @@ def issue(
     """
     require_signer(ctx)
     program = ctx.program(program_id)
-    practitioner = get_practitioner(session, practitioner_id)
     now = ctx.now()
-    candidate = candidate_of(practitioner, program_id)
-    outcomes = program.evaluate(candidate, now.date())
-    unmet = [o.as_dict() for o in outcomes if not o.ok]
-    if unmet:
-        raise NotEligible(
-            f"{len(unmet)} requirement(s) not met: " + "; ".join(u["detail"] for u in unmet),
-            unmet=unmet,
-            requirements=[o.as_dict() for o in outcomes],
-        )
-    free_current_slot(session, practitioner.id, program_id, now, replacing)
+    with read_phase(session):  # SQLite: read, check and claim indexes without the write lock
+        practitioner, candidate = read_candidate(session, practitioner_id, program_id)
+        outcomes = program.evaluate(candidate, now.date())
+        unmet = [o.as_dict() for o in outcomes if not o.ok]
+        if unmet:
+            raise NotEligible(
+                f"{len(unmet)} requirement(s) not met: " + "; ".join(u["detail"] for u in unmet),
+                unmet=unmet,
+                requirements=[o.as_dict() for o in outcomes],
+            )
+        slots = allocate_each(session, ctx)
     credential_id = str(uuid.uuid4())
     valid_from = now.replace(microsecond=0)
     valid_until = add_months(valid_from, program.validity_months)
-    slots = allocate_each(session, ctx)
     data = credential_data(ctx, program, practitioner, candidate, credential_id, valid_from, valid_until,
                            status_entries(ctx, slots))
-    row = Credential(
+    values: dict[str, Any] = {column.key: None for column in _CREDENTIALS.columns}
+    values.update(
         id=credential_id,
         practitioner_id=practitioner.id,
         program_id=program_id,
@@ -246,9 +263,16 @@ def issue(
         status="active",
         issued_by=actor,
         is_current=True,
-        entries=entry_rows(slots),
     )
-    insert_current(session, row)
+    if replacing is not None:
+        free_current_slot(session, practitioner.id, program_id, now, replacing)
+    _insert(session, values, [_entry_values(*slot, credential_id) for slot in slots], now)
+    row = Credential(**values)  # joined to the session as if loaded: nothing is read back
+    entries = entry_rows(slots, credential_id)
+    set_committed_value(row, "entries", entries)
+    for stored in (*entries, row):
+        make_transient_to_detached(stored)
+    session.add(row)
     audit.record(
         session,
         at=now,

@@ -17,11 +17,18 @@ one index, by construction; the key is secret to the issuer, so the index of the
 credential cannot be guessed from earlier ones. The primary key ``(list_id, index)``
 still guards: a duplicate would fail the issuance, never be stored.
 
-**One credential.** A credential needs a slot of every purpose (:func:`allocate_each`). On
-SQLite one such statement whose ``WHERE id IN (...)`` names the newest list with room of each
-purpose claims the three; on PostgreSQL the three single-row statements run one after the
-other on one claims connection (below). A purpose missing from the answer (its list just
-filled up, or it has none yet) is then claimed on its own, which starts a new list if needed.
+**One credential.** A credential needs a slot of every purpose (:func:`allocate_each`). Each
+process keeps a small reserve per purpose: it claims :data:`SLOT_BLOCK` consecutive slots of
+the newest list with room in one statement (the same ``UPDATE ... SET allocated = allocated
++ n``, in a short transaction of its own, committed before any credential uses them) and
+hands them out one by one, so a single issuance usually runs no statement at all for its
+indexes. The database's counter is the only authority: two processes never hold the same
+slot, and within a process each reserved slot is popped once (``deque.popleft``, atomic).
+Slots still in a reserve when the process ends, or taken by an issuance that rolls back, are
+never used (an index left 0, like any unused one). The reserve belongs to the process that
+claimed it (a forked child starts its own). Inside a write transaction the caller opened on
+SQLite (a renewal) a second connection could not write, so there the slots are claimed in
+the caller's transaction, one statement for the three.
 
 **Batches.** Bulk issuance claims the slots of a whole batch at once
 (:func:`allocate_many`): the same ``UPDATE ... SET allocated = allocated + n`` when the
@@ -37,21 +44,16 @@ re-sign. ``STATUS_LIST_FILL`` still caps the slots of every list (read at each a
 tests lower it to force roll-over). Lists made before migration 0008 had random indexes
 and are marked full, so new credentials go to new lists.
 
-**Concurrency.** On SQLite every write transaction already holds the database's single
-write lock (``BEGIN IMMEDIATE``), so the slot is taken in the issuing transaction: if it
-rolls back, the slot is given again; no other connection could take it meanwhile (and a
-second connection would wait on our own write lock). On PostgreSQL the ``UPDATE`` locks the
-list row until commit; inside the issuing transaction, every issuer would wait for the one
-before it to sign, write its audit entry and commit, and the list lock, taken per purpose,
-would be ordered differently from a re-sign's (by list id), which can deadlock. So on
-PostgreSQL the slot is taken by an autocommit statement of its own on a separate small
-pool (:func:`_claims_engine`): the row is locked for that one statement only (one row per
-statement, so a claim never holds one list while it waits for another: no cycle of waits
-with other claims or with re-signs can form), and a slot of
-an issuance that then rolls back is simply never used (an index left 0, like an unused
-one). A new list is made there too, in a short transaction committed before its first
-slot is taken, so other processes can fill it. Processes that start a new list at the same
-moment each fill theirs. ``tests/unit/issuer/test_concurrent_issuing.py`` proves indexes
+**Concurrency.** A reserve is claimed outside the issuing transaction: on SQLite in a
+``BEGIN IMMEDIATE`` transaction of its own (the issuance reads and signs without the write
+lock, see :func:`issuer.credentials.issuance.issue`); on PostgreSQL by an autocommit
+statement on a separate small pool (:func:`_claims_engine`), so the list's row is locked for
+that one statement only (one row per statement, so a claim never holds one list while it
+waits for another: no cycle of waits with other claims or with re-signs can form). Inside
+the issuing transaction, every issuer would wait for the one before it to sign, write its
+audit entry and commit. A new list is made in a short transaction committed before its
+first slot is taken, so other processes can fill it. Processes that start a new list at
+the same moment each fill theirs. ``tests/unit/issuer/test_concurrent_issuing.py`` proves indexes
 unique with four processes on both databases.
 """
 
@@ -59,7 +61,9 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import weakref
+from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -173,30 +177,20 @@ def _claims_of(session: Session) -> Engine | None:
 
 
 def _take_slot(session: Session, ctx: IssuerContext, purpose: str) -> tuple[str, int, int, str]:
-    """``(list id, slots given including ours, size, slot key)`` of a newly taken slot."""
-    claims = _claims_of(session)
+    """SQLite, in the caller's write transaction: ``(list id, slots given including ours,
+    size, slot key)`` of a newly taken slot, starting a new list when none has room."""
     for _ in range(8):
-        if claims is not None:
-            with claims.connect() as conn:
-                taken = conn.execute(_CLAIM_NEXT[purpose], {"fill": STATUS_LIST_FILL}).first()
-            if taken is None:
-                with Session(claims) as own:
-                    new_list(own, ctx, purpose)
-                    own.commit()
-                continue
-        else:
-            taken = session.execute(_CLAIM_NEXT[purpose], {"fill": STATUS_LIST_FILL}).first()
-            if taken is None:
-                new_list(session, ctx, purpose)
-                continue
-        return str(taken[1]), int(taken[2]), int(taken[3]), str(taken[4])
+        taken = session.execute(_CLAIM_NEXT[purpose], {"fill": STATUS_LIST_FILL}).first()
+        if taken is not None:
+            return str(taken[1]), int(taken[2]), int(taken[3]), str(taken[4])
+        new_list(session, ctx, purpose)
     raise Conflict("could not allocate a status list index; try again")
 
 
 def _claim_one_each() -> Any:
     """SQLite: one slot of the newest list with room of every purpose, in one statement. A
     purpose whose newest list has no room (or that has no list yet) is simply not among the
-    rows returned. (Not on PostgreSQL: see :func:`allocate_each`.)"""
+    rows returned."""
     fill = bindparam("fill", type_=Float)
     newest = [_newest_with_room(purpose, fill).scalar_subquery() for purpose in PURPOSES]
     return (
@@ -216,31 +210,106 @@ _CLAIM_NEXT = {purpose: _claim(purpose, fill=bindparam("fill", type_=Float)) for
 
 Slot = tuple[str, str, int]  # purpose, list id, index
 
+#: Slots of each purpose a process claims at once for single issuances (its reserve).
+SLOT_BLOCK = 32
+
+
+class _Reserve:
+    """One process's reserved slots for one engine: per purpose, ``(list id, index)`` pairs
+    claimed in the database and not yet given to a credential."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.slots: dict[str, deque[tuple[str, int]]] = {purpose: deque() for purpose in PURPOSES}
+
+
+_RESERVES: weakref.WeakKeyDictionary[Engine, _Reserve] = weakref.WeakKeyDictionary()
+
+
+def _reserve_of(engine: Engine) -> _Reserve:
+    """This process's reserve for ``engine`` (a new, empty one after a fork)."""
+    found = _RESERVES.get(engine)
+    if found is None or found.pid != os.getpid():
+        found = _RESERVES[engine] = _Reserve()
+    return found
+
+
+def _sqlite_writing(session: Session) -> bool:
+    """Whether ``session`` holds SQLite's write lock (a write transaction is open), so that
+    no other connection of this process could write until it ends."""
+    if session.get_bind().dialect.name != "sqlite" or not session.in_transaction():
+        return False
+    return not session.connection().get_execution_options().get("read_only", False)
+
+
+def _claim_block(session: Session, ctx: IssuerContext, purpose: str) -> list[tuple[str, int]]:
+    """Up to :data:`SLOT_BLOCK` new slots of ``purpose``, all of one list, claimed and
+    committed outside the session's transaction (see the module docstring)."""
+    claims = _claims_of(session)
+    if claims is not None:
+
+        def first(statement: Any) -> Any:
+            with claims.connect() as conn:
+                return conn.execute(statement).first()
+
+        def start_list() -> None:
+            with Session(claims) as own:
+                new_list(own, ctx, purpose)
+                own.commit()
+
+        return _block(first, start_list, purpose)
+    with Session(session.get_bind()) as own:  # SQLite: a short write transaction of its own
+        pairs = _block(lambda statement: own.execute(statement).first(),
+                       lambda: new_list(own, ctx, purpose), purpose)
+        own.commit()
+    return pairs
+
+
+def _block(
+    first: Callable[[Any], Any], start_list: Callable[[], object], purpose: str
+) -> list[tuple[str, int]]:
+    """One run of slots of the newest list of ``purpose`` with room (a new list when none)."""
+    for _ in range(8):
+        taken = _take_run(first, purpose, SLOT_BLOCK)
+        if taken == NO_ROOM:
+            start_list()
+        elif isinstance(taken, tuple):
+            list_id, first_slot, count, size, slot_key = taken
+            indexes = permute_many(range(first_slot, first_slot + count), size, bytes.fromhex(slot_key))
+            return [(list_id, index) for index in indexes]
+    raise Conflict("could not allocate a status list index; try again")
+
 
 def allocate_each(session: Session, ctx: IssuerContext) -> list[Slot]:
     """A new index of every purpose for one credential, in :data:`PURPOSES` order:
-    unpredictable and never given before (see the module docstring), in constant time.
-
-    SQLite (the write lock is held): one statement claims all of them while each purpose's
-    newest list has room. PostgreSQL: one autocommit statement per purpose on one claims
-    connection, so a claim never holds one list's row while it waits for another's (a claim
-    of several rows in one statement deadlocked with concurrent claims under load). A purpose
-    near its list's end, or without a list yet, is claimed on its own, starting a new list.
-    Only the counters are written: the caller stores the status entries.
+    unpredictable and never given before (see the module docstring), usually from this
+    process's reserve without a statement; a reserve that runs dry is refilled with one
+    claim of :data:`SLOT_BLOCK` slots. Inside an open SQLite write transaction, claimed in
+    it (one statement for the three). Only the counters are written: the caller stores the
+    status entries.
     """
-    claims = _claims_of(session)
-    if claims is None:
+    if _sqlite_writing(session):
         rows = session.execute(_CLAIM_ONE_EACH, {"fill": STATUS_LIST_FILL}).all()
-    else:
-        with claims.connect() as conn:
-            rows = [row for purpose in PURPOSES
-                    for row in conn.execute(_CLAIM_NEXT[purpose], {"fill": STATUS_LIST_FILL}).all()]
-    taken = {str(r[0]): (str(r[1]), int(r[2]), int(r[3]), str(r[4])) for r in rows}
-    slots = []
+        taken = {str(r[0]): (str(r[1]), int(r[2]), int(r[3]), str(r[4])) for r in rows}
+        slots = []
+        for purpose in PURPOSES:
+            list_id, allocated, size, slot_key = taken.get(purpose) or _take_slot(session, ctx, purpose)
+            slots.append((purpose, list_id, permute(allocated - 1, size, bytes.fromhex(slot_key))))
+        return slots
+    bind = session.get_bind()
+    assert isinstance(bind, Engine)
+    reserve = _reserve_of(bind)
+    given = []
     for purpose in PURPOSES:
-        list_id, allocated, size, slot_key = taken.get(purpose) or _take_slot(session, ctx, purpose)
-        slots.append((purpose, list_id, permute(allocated - 1, size, bytes.fromhex(slot_key))))
-    return slots
+        queue = reserve.slots[purpose]
+        while True:
+            try:
+                list_id, index = queue.popleft()
+                break
+            except IndexError:
+                queue.extend(_claim_block(session, ctx, purpose))
+        given.append((purpose, list_id, index))
+    return given
 
 
 def status_entries(ctx: IssuerContext, slots: Sequence[Slot]) -> list[dict[str, str]]:
@@ -248,9 +317,10 @@ def status_entries(ctx: IssuerContext, slots: Sequence[Slot]) -> list[dict[str, 
     return [status_entry(ctx.list_url(purpose, list_id), purpose, index) for purpose, list_id, index in slots]
 
 
-def entry_rows(slots: Sequence[Slot]) -> list[StatusEntry]:
+def entry_rows(slots: Sequence[Slot], credential_id: str | None = None) -> list[StatusEntry]:
     """The stored status entries of a credential given ``slots`` (its ``entries``)."""
-    return [StatusEntry(list_id=list_id, index=index, purpose=purpose) for purpose, list_id, index in slots]
+    return [StatusEntry(list_id=list_id, index=index, purpose=purpose, credential_id=credential_id)
+            for purpose, list_id, index in slots]
 
 
 Run = tuple[str, int, int, int, str]  # list id, first slot, slots, list size, slot key

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, Table, and_, bindparam, select, type_coerce
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -183,6 +183,39 @@ def candidate_from(practitioner: Practitioner, facts: Iterable[RecordFacts]) -> 
 def license_of(practitioner: Practitioner) -> LicenseFacts:
     """The practitioner's license as last checked (latest current ``license_check``)."""
     return _facts(practitioner, None).license
+
+
+_PEOPLE: Table = Practitioner.__table__  # type: ignore[assignment]
+_RECORDS: Table = Record.__table__  # type: ignore[assignment]
+#: One practitioner and their records for a program (and practitioner-wide ones) in one
+#: statement, records in order of entry. ``completed_on`` is read as the driver gives it
+#: (SQLite's text is parsed by ``date.fromisoformat``, quicker than SQLAlchemy's processor).
+_WITH_RECORDS = (
+    select(*_PEOPLE.columns, _RECORDS.c.kind, type_coerce(_RECORDS.c.completed_on, String).label("on"),
+           _RECORDS.c.data, _RECORDS.c.id.label("record_id"), _RECORDS.c.supersedes_id)
+    .select_from(_PEOPLE.outerjoin(_RECORDS, and_(
+        _RECORDS.c.practitioner_id == _PEOPLE.c.id,
+        _RECORDS.c.program_id.in_([bindparam("program_id"), ""]))))
+    .where(_PEOPLE.c.id == bindparam("practitioner_id"))
+    .order_by(_RECORDS.c.created_at)
+)
+
+
+def read_candidate(session: Session, practitioner_id: str, program_id: str) -> tuple[Practitioner, Candidate]:
+    """A practitioner (detached: its columns only) and the facts eligibility reads for
+    ``program_id`` (as :func:`candidate_of` gives them), read with one statement; or
+    :class:`NotFound`. The path of a single issuance."""
+    rows = session.connection().execute(
+        _WITH_RECORDS, {"practitioner_id": practitioner_id, "program_id": program_id}).all()
+    if not rows:
+        raise NotFound(f"no practitioner {practitioner_id!r}")
+    person = Practitioner(**{column.key: getattr(rows[0], column.key) for column in _PEOPLE.columns})
+    facts = [
+        RecordFacts(kind=row.kind, on=row.on if isinstance(row.on, date) else date.fromisoformat(row.on),
+                    data=row.data, id=row.record_id, supersedes=row.supersedes_id)
+        for row in rows if row.record_id is not None
+    ]
+    return person, candidate_from(person, facts)
 
 
 def candidate_of(practitioner: Practitioner, program_id: str) -> Candidate:

@@ -17,6 +17,8 @@ WAL mode they neither wait for nor block a writer. They must not write.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +59,29 @@ def make_engine(url: str) -> Engine:
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     """Sessions that keep loaded objects usable after commit; every transaction may write."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def read_phase(session: Session) -> Iterator[None]:
+    """Reads that need no write lock, before a request's writes.
+
+    On SQLite, when ``session`` has no transaction open, the reads run in a deferred
+    (read-only) transaction of their own that ends on leaving the block, so that the writes
+    after it begin their own ``BEGIN IMMEDIATE`` transaction: the write lock is then held
+    only for the writes, not while rules are checked and a credential is signed. Inside an
+    open transaction, or on PostgreSQL (no such lock: reads take none), the reads simply run
+    in the session's transaction. Nothing may be written in the block.
+    """
+    if session.get_bind().dialect.name != "sqlite" or session.in_transaction():
+        yield
+        return
+    session.connection(execution_options={"read_only": True})
+    try:
+        yield
+    except BaseException:
+        session.rollback()
+        raise
+    session.commit()  # ends the read transaction (nothing written); loaded objects stay usable
 
 
 def readers(engine: Engine) -> sessionmaker[Session]:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+import time
 import uuid
+from typing import Any
 
 import pytest
 from sqlalchemy import inspect, select, text
@@ -87,3 +91,37 @@ def test_a_credential_row_holds_no_rendered_images_and_stays_small(domain: Domai
     size = sum(len(v) if isinstance(v, bytes | str) else 8 for v in stored)
     assert len(stored.token) < min(1600, len(row.token) / 2), (len(stored.token), len(row.token))
     assert size - len(stored.token) < 1024, (size, len(stored.token))
+
+
+def test_on_sqlite_an_issuance_reads_checks_and_signs_without_holding_the_write_lock(
+    domain: Domain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = domain.session.get_bind()
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's single write lock; PostgreSQL reads take no lock")
+    issuance.issue(domain.session, domain.ctx, domain.enrol(), PROGRAM, "test")  # lists and a slot reserve
+    person = domain.enrol()
+    signing = threading.Event()
+    real_sign = issuance.jose.sign
+
+    def sign(*args: Any, **kwargs: Any) -> str:
+        signing.set()
+        return real_sign(*args, **kwargs)
+
+    monkeypatch.setattr(issuance.jose, "sign", sign)
+    other = sqlite3.connect(str(engine.url.database), isolation_level=None, timeout=30)
+    other.execute("BEGIN IMMEDIATE")  # another process's write transaction holds the lock
+    issued: list[Credential] = []
+    worker = threading.Thread(
+        target=lambda: issued.append(issuance.issue(domain.session, domain.ctx, person, PROGRAM, "test")))
+    worker.start()
+    try:
+        assert signing.wait(10), "the issuance waited for the write lock before reading and signing"
+        time.sleep(0.2)
+        assert worker.is_alive() and not issued, "it waits for the lock only to write"
+    finally:
+        other.execute("COMMIT")
+        other.close()
+        worker.join(30)
+    assert issued
+    assert issuance.current_credential(domain.session, person, PROGRAM, domain.ctx.now()) == issued[0]

@@ -1,6 +1,7 @@
 """Status list indexes come from each list's slot counter through its keyed permutation:
-no status entry is read to give one, old (randomly filled) lists are never continued, and a
-rolled-back issuance on PostgreSQL leaves its slot unused rather than given twice."""
+no status entry is read to give one, a process claims a reserve of slots with one statement
+per purpose, old (randomly filled) lists are never continued, and a rolled-back issuance
+leaves its slot unused rather than given twice."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import event, insert, select
+from sqlalchemy import Engine, event, insert, select
 
 from issuer.credentials import issuance, status_slots
 from issuer.store.models import Credential, StatusEntry, StatusList
@@ -23,7 +24,8 @@ def test_indexes_are_the_lists_permutation_of_its_slots(domain: Domain) -> None:
     rows = [issuance.issue(domain.session, domain.ctx, domain.enrol(), PROGRAM, "test") for _ in range(4)]
     for purpose in PURPOSES:
         listed = domain.session.scalars(select(StatusList).where(StatusList.purpose == purpose)).all()
-        assert len(listed) == 1 and listed[0].allocated == 4
+        # the process claimed a reserve of SLOT_BLOCK slots and gave out the first four
+        assert len(listed) == 1 and listed[0].allocated == status_slots.SLOT_BLOCK
         key = bytes.fromhex(listed[0].slot_key)
         assert len(key) == 32
         indexes = domain.session.scalars(
@@ -68,13 +70,59 @@ def test_lists_made_before_the_slot_counter_are_full_and_new_credentials_go_to_n
 
 def test_a_slot_of_a_rolled_back_issuance_is_never_given_again(domain: Domain) -> None:
     first = issuance.issue(domain.session, domain.ctx, domain.enrol(), PROGRAM, "test")
-    issuance.issue(domain.session, domain.ctx, domain.enrol(), PROGRAM, "test", commit=False)
+    second = issuance.issue(domain.session, domain.ctx, domain.enrol(), PROGRAM, "test", commit=False)
+    rolled_back = {(e.list_id, e.index) for e in second.entries}
     domain.session.rollback()
     third = issuance.issue(domain.session, domain.ctx, domain.enrol(), PROGRAM, "test")
-    entries = domain.session.execute(select(StatusEntry.list_id, StatusEntry.index)).all()
-    assert len(entries) == len(set(entries)) == 6
-    allocated = domain.session.scalars(select(StatusList.allocated)).all()
-    postgres = domain.session.get_bind().dialect.name == "postgresql"
-    # PostgreSQL takes slots outside the issuing transaction: the rolled-back one stays used.
-    assert allocated == [3 if postgres else 2] * 3
+    stored = domain.session.execute(select(StatusEntry.list_id, StatusEntry.index))
+    entries = {(r.list_id, r.index) for r in stored}
+    assert len(entries) == 6 and not entries & rolled_back
+    assert {(e.list_id, e.index) for e in third.entries}.isdisjoint(rolled_back)
+    # Slots are claimed outside the issuing transaction: the counters still count the rolled-back one.
+    assert domain.session.scalars(select(StatusList.allocated)).all() == [status_slots.SLOT_BLOCK] * 3
     assert {c.id for c in domain.session.scalars(select(Credential))} == {first.id, third.id}
+
+
+def test_one_claim_per_purpose_serves_a_whole_reserve_of_issuances(domain: Domain) -> None:
+    issuance.issue(domain.session, domain.ctx, domain.enrol(), PROGRAM, "test")  # lists and a reserve
+    people = [domain.enrol() for _ in range(status_slots.SLOT_BLOCK)]
+    statements: list[str] = []
+    engine = domain.session.get_bind()
+    assert isinstance(engine, Engine)
+    # PostgreSQL claims on a small autocommit engine of its own: watch both.
+    engines = [engine]
+    if engine.dialect.name == "postgresql":
+        engines.append(status_slots._claims_engine(engine))
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    for watched in engines:
+        event.listen(watched, "before_cursor_execute", seen)
+    try:
+        for person in people:
+            issuance.issue(domain.session, domain.ctx, person, PROGRAM, "test")
+    finally:
+        for watched in engines:
+            event.remove(watched, "before_cursor_execute", seen)
+    claims = [s for s in statements if s.lstrip().upper().startswith("UPDATE STATUS_LISTS")]
+    # The first reserve had SLOT_BLOCK - 1 slots left: one more claim of each purpose, no more.
+    assert len(claims) == len(PURPOSES), claims
+    given = domain.session.execute(select(StatusEntry.list_id, StatusEntry.index)).all()
+    assert len(given) == len(set(given)) == (status_slots.SLOT_BLOCK + 1) * len(PURPOSES)
+
+
+def test_a_forked_process_starts_a_reserve_of_its_own(
+    domain: Domain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    issuance.issue(domain.session, domain.ctx, domain.enrol(), PROGRAM, "test")
+    engine = domain.session.get_bind()
+    assert isinstance(engine, Engine)
+    parent = status_slots._reserve_of(engine)
+    assert all(len(queue) == status_slots.SLOT_BLOCK - 1 for queue in parent.slots.values())
+    monkeypatch.setattr(status_slots.os, "getpid", lambda: parent.pid + 1)  # as in a child after fork()
+    child = status_slots._reserve_of(engine)
+    assert child is not parent and not any(child.slots.values())
+    row = issuance.issue(domain.session, domain.ctx, domain.enrol(), PROGRAM, "test")
+    inherited = {(list_id, index) for queue in parent.slots.values() for list_id, index in queue}
+    assert {(e.list_id, e.index) for e in row.entries}.isdisjoint(inherited)
