@@ -8,11 +8,19 @@ any point (an error, a crash, ``kill -9``) leaves the batches before it whole an
 the batch it was in; a run started again issues exactly the credentials still missing.
 
 A batch is read, checked and written with a handful of statements whatever its size: the
-practitioners and their records in two queries (:func:`candidates.candidates_for`), the
-current credentials in one, the status list indexes in one per purpose
-(:func:`status_slots.allocate_many`), then one multi-row INSERT each for the credentials,
-their status entries and the audit entries (:func:`audit.record_many`). New credentials set
-no status bit, so no list is re-signed. Only signing is per credential.
+current credentials in one query, the practitioners and their records as plain rows in two
+per lane (:func:`candidates.rows_for`), the status list indexes in one per purpose
+(:func:`status_slots.allocate_many`, for the eligible only), then one multi-row INSERT each
+for the credentials and their status entries (handed to the driver's ``executemany`` as
+they are) and for the audit entries (:func:`audit.record_many`). New credentials set no
+status bit, so no list is re-signed.
+
+The work per practitioner between the read and the write (candidates from the rows, the
+rules, the credential's content and claims, the signature, the stored form of the token)
+is done by :mod:`bulk_signing`: in this process, or, with ``workers``, in forked worker
+processes, each given a contiguous slice of the batch (the command line uses one per core).
+Either way the batch's transaction is this process's, from its first read to its commit,
+while the workers compute: what is written, and whether, is decided exactly as without them.
 
 The guarantees of single issuance hold. The unique index over (practitioner, program,
 current) decides between concurrent issuers: the credentials are inserted with ``ON CONFLICT
