@@ -69,10 +69,12 @@ def read_phase(session: Session) -> Iterator[None]:
     (read-only) transaction of their own that ends on leaving the block, so that the writes
     after it begin their own ``BEGIN IMMEDIATE`` transaction: the write lock is then held
     only for the writes, not while rules are checked and a credential is signed. Inside an
-    open transaction, or on PostgreSQL (no such lock: reads take none), the reads simply run
-    in the session's transaction. Nothing may be written in the block.
+    open transaction, with changes waiting to be flushed, or on PostgreSQL (no such lock:
+    reads take none), the reads simply run in the session's transaction. Nothing may be
+    written in the block.
     """
-    if session.get_bind().dialect.name != "sqlite" or session.in_transaction():
+    pending = session.new or session.dirty or session.deleted  # would be flushed by the reads
+    if session.get_bind().dialect.name != "sqlite" or session.in_transaction() or pending:
         yield
         return
     session.connection(execution_options={"read_only": True})
