@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, insert, select
+from sqlalchemy import create_engine, insert, select, update
 
-from issuer.store.models import AuditEntry, Credential, StatusEntry
+from issuer.store.models import AuditEntry, Credential, StatusEntry, StatusList
 from tests.e2e.conftest import Stack, http
 from tests.e2e.test_issue_scan_verify import certify, verify
 from tests.e2e.test_lifecycle import TTL_SECONDS, cli, keys_dir, kid_of  # noqa: F401 - fixture
@@ -24,7 +24,13 @@ SIZE = 131_072
 
 
 def _fill(database_url: str, list_id: str, indexes: set[int], like: str) -> None:
-    """Revoked stand-in credentials at ``indexes`` of the list (only their status matters)."""
+    """Revoked stand-in credentials at ``indexes`` of the list (only their status matters).
+
+    They are written through SQL, behind the service's back, so the signed list does not
+    hold their bits (a status change flips only its own bits, from the signed list). The
+    list's signature is dated two days back, so the next fetch re-signs it as the daily
+    re-signing does, re-deriving its bits from the credential statuses.
+    """
     engine = create_engine(database_url)
     try:
         with engine.begin() as conn:
@@ -39,6 +45,8 @@ def _fill(database_url: str, list_id: str, indexes: set[int], like: str) -> None
             conn.execute(insert(StatusEntry), [
                 {"list_id": list_id, "index": index, "purpose": "revocation", "credential_id": i}
                 for i, index in zip(ids, sorted(indexes), strict=True)])
+            conn.execute(update(StatusList).where(StatusList.id == list_id)
+                         .values(signed_at=now - timedelta(days=2)))
     finally:
         engine.dispose()
 
@@ -82,6 +90,7 @@ def test_a_list_at_any_fill_is_served_verified_and_resigned_on_rotation_and_comp
     others = set(range(SIZE)) - {own}
     filler = others if fill == "all" else set(random.Random(fill).sample(sorted(others), int(fill)))
     _fill(database_url, list_url.rsplit("/", 1)[1], filler, credential_id)
+    assert _served_bits(stack, list_url)[1] == filler  # re-derived on this fetch
 
     cli(stack, database_url, keys_dir, "credentials", "revoke", credential_id, "--reason", "fraud")
     first_kid, bits = _served_bits(stack, list_url)
