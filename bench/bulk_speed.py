@@ -124,6 +124,7 @@ STEPS = [  # (label, substrings of "file:function" whose cumulative time counts)
     ("credential content (results)", ["issuer/credentials/issuance.py:credential_data"]),
     ("claims (build_claims)", ["vc/credential.py:build_claims"]),
     ("signing and packing (Work._packed)", ["issuer/credentials/bulk_signing.py:_packed"]),
+    ("  of which vc.jose.sign", ["vc/jose.py:sign"]),
     ("  of which ECDSA", ["keys/__init__.py:sign"]),
     ("  of which zlib", ["<built-in method zlib.compress>"]),
     ("waiting for the workers", ["issuer/credentials/bulk_signing.py:run"]),

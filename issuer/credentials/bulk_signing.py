@@ -9,8 +9,8 @@ database; everything between is pure CPU per practitioner and is done here, by a
    ones are kept for step 2 and their ids answered, with the unmet requirements of the others;
 2. :meth:`Work.sign`: given each eligible practitioner's status list indexes (allocated by
    the caller in its transaction, for the eligible only), the credential is made, its
-   claims built, signed with the issuer's active key and packed as stored
-   (:func:`compact.pack_parts`): the caller inserts those bytes as they are.
+   claims built, signed with the issuer's active key (:func:`vc.jose.sign`) and packed as
+   stored (:func:`compact.pack_parts`): the caller inserts those bytes as they are.
 
 A :class:`Lanes` runs the steps: :class:`InProcess` calls one :class:`Work` directly
 (the API and the console, inside a server's worker); :class:`WorkerPool` forks worker
@@ -53,7 +53,7 @@ from issuer.rules.programs import Program
 from issuer.store import compact
 from vc import credential as vcc
 from vc import jose
-from vc._json import b64url_encode, compact_json
+from vc._json import b64url_decode, b64url_encode, compact_json
 from vc.errors import UnsupportedAlgorithm
 from vc.status_list import PURPOSES, status_entry
 
@@ -82,8 +82,7 @@ class Work:
         self._ctx = ctx
         self._program = program
         self._signer = signer
-        # What vc.jose.sign puts in every header (tests/db/credentials/test_bulk_signing.py
-        # checks that both give the same header and payload).
+        # The header vc.jose.sign gives every credential of the run (checked at each token).
         self._header = compact_json({"alg": signer.alg, "typ": vcc.TYP, "cty": vcc.CTY, "kid": signer.kid})
         self._encoded_header = b64url_encode(self._header)
         self._eligible: dict[str, tuple[candidates.Person, Candidate]] = {}
@@ -138,12 +137,16 @@ class Work:
         return url
 
     def _packed(self, claims: dict[str, Any]) -> bytes:
-        """The stored form of ``vc.jose.sign(claims, signer, typ=TYP, cty=CTY)``, made from
-        the parts as they are signed (no base64 decoding and no read-back of the string)."""
-        payload = compact_json(claims)
-        signing_input = f"{self._encoded_header}.{b64url_encode(payload)}"
-        signature = self._signer.sign(signing_input.encode("ascii"))
-        return compact.pack_parts(self._header, payload, signature)
+        """The stored form of ``vc.jose.sign(claims, signer, typ=TYP, cty=CTY)``: the token
+        is made by :func:`vc.jose.sign` (the one signing code), and packed from its parts
+        (:func:`compact.pack_parts`) without :func:`compact.pack`'s read-back, since its
+        header is the one every credential of the run has and its other parts are canonical
+        base64url made just now; anything else is packed as :func:`compact.pack` packs it."""
+        token = jose.sign(claims, self._signer, typ=vcc.TYP, cty=vcc.CTY)
+        header, payload, signature = token.split(".")
+        if header != self._encoded_header:
+            return compact.pack(token)
+        return compact.pack_parts(self._header, b64url_decode(payload), b64url_decode(signature))
 
 
 class Lanes(Protocol):
