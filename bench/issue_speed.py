@@ -406,8 +406,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=2.0, help="time per measurement")
     parser.add_argument("--connections", type=lambda s: [int(x) for x in s.split(",")], default=[1, 4, 8])
-    parser.add_argument("--grow", type=lambda s: [int(x) for x in s.split(",") if x], default=[10_000, 100_000],
-                        help="credential table sizes to measure issuance at (grown through SQL)")
+    parser.add_argument("--grow", type=lambda s: [int(x) for x in s.split(",") if x],
+                        default=[10_000, 100_000],
+                        help="credential table sizes to measure issuance at (grown through SQL; '' for none)")
     parser.add_argument("--grown-connections", type=int, default=4)
     parser.add_argument("--workers", type=int, default=default_workers(),
                         help="worker processes of each server (default: one per core)")
