@@ -6,6 +6,7 @@ phone size and a desktop size, go to ``test-artifacts/`` (gitignored) for people
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,8 +33,11 @@ CHROMIUM_FLAGS = [
 STAFF_PASSWORD = "browser test passphrase"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Chromium through Playwright, per module: Playwright's asyncio threads end with it, so
+    the tests after the browser's run in a process with no other thread (bulk issuance forks
+    its signing workers only then: :func:`issuer.credentials.bulk_signing.can_fork`)."""
     executable = require_tool("chromium", "chromium")
     require_tool("chromedriver", "chromium-driver")
     from playwright.sync_api import sync_playwright
@@ -44,6 +48,9 @@ def browser() -> Iterator[Any]:
             yield launched
         finally:
             launched.close()
+    for thread in threading.enumerate():  # Playwright's event loop threads wind down after it
+        if thread.name.startswith("asyncio"):
+            thread.join(timeout=10)
 
 
 class Pages:

@@ -6,6 +6,8 @@ batch read of candidates gives what the one-practitioner read gives, on both dat
 
 from __future__ import annotations
 
+import multiprocessing
+import threading
 from typing import Any
 
 import pytest
@@ -25,7 +27,17 @@ from vc import jose
 
 pytestmark = pytest.mark.db
 
-needs_fork = pytest.mark.skipif(not bulk_signing.can_fork(), reason="worker processes are forked")
+needs_fork = pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(),
+                                reason="worker processes are forked")
+
+
+@pytest.fixture(autouse=True)
+def _no_other_thread(request: pytest.FixtureRequest) -> None:
+    """Workers are forked only in a process with no other thread (``can_fork``); a thread
+    an earlier test left running would quietly turn these tests into in-process runs."""
+    if request.node.get_closest_marker("skipif") is not None:  # the tests that fork
+        others = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
+        assert not others, f"threads left running by earlier tests: {others}"
 
 
 def _engine(domain: Domain) -> Engine:
