@@ -21,7 +21,7 @@ run: venv
 
 ## Lint, type-check and run every test (database tests also on PostgreSQL when TEST_DATABASE_URL is set).
 test: venv system-deps lint typecheck imports
-	$(PY) -m pytest
+	$(PY) -m pytest --durations=30
 
 ## chromium, chromium-driver, poppler-utils, fonts-noto-core, fonts-noto-cjk, fonts-dejavu-core (apt-get, when root and missing).
 system-deps:

@@ -34,7 +34,7 @@ from tests.contract.conftest import Stack
 
 pytestmark = [pytest.mark.db, pytest.mark.e2e]
 
-MAX_EXAMPLES = 25
+MAX_EXAMPLES = 12
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 SETTINGS = settings(
     max_examples=MAX_EXAMPLES,
