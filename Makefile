@@ -19,9 +19,10 @@ venv: $(STAMP)
 run: venv
 	@bash scripts/run-dev.sh
 
-## Lint, type-check and run every test (database tests also on PostgreSQL when TEST_DATABASE_URL is set).
+## Lint, type-check and run every test (database tests also on PostgreSQL when TEST_DATABASE_URL is set),
+## one worker process per core, each test file whole in one worker (its module fixtures made once).
 test: venv system-deps lint typecheck imports
-	$(PY) -m pytest --durations=30
+	$(PY) -m pytest -n auto --dist loadfile --durations=30
 
 ## chromium, chromium-driver, poppler-utils, fonts-noto-core, fonts-noto-cjk, fonts-dejavu-core (apt-get, when root and missing).
 system-deps:
