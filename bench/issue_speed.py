@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import http.client
+import itertools
 import json
 import os
 import pstats
@@ -158,14 +159,18 @@ def revocable(db_url: str, count: int) -> list[str]:
 
 
 class Pool:
-    """Practitioner ids, each used once (one current credential per practitioner)."""
+    """Practitioner ids, each used once (one current credential per practitioner); or, with
+    ``reuse`` (the baseline, which stores any id it is sent), the same ids round and round."""
 
-    def __init__(self, ids: list[str]) -> None:
-        self._ids, self._lock = iter(ids), threading.Lock()
+    def __init__(self, ids: list[str], reuse: bool = False) -> None:
+        self._ids, self._lock = itertools.cycle(ids) if reuse else iter(ids), threading.Lock()
+        self.ran_dry = False
 
     def take(self) -> str | None:
         with self._lock:
-            return next(self._ids, None)
+            taken = next(self._ids, None)
+            self.ran_dry |= taken is None
+            return taken
 
 
 def load(
@@ -355,6 +360,7 @@ def run(name: str, db_url: str, work: Path, args: argparse.Namespace) -> None:
         admin_token = access.create_token(session, rt.ctx, "admin", "bench-revoke")
     rt.engine.dispose()
     pool = Pool(clone_practitioners(db_url, model_id, args.pool))
+    baseline_ids = Pool([model_id], reuse=True)
     print(f"\n== {name}: {args.seconds:g} s per measurement, servers: gunicorn gthread, "
           f"{args.workers} worker(s) x {THREADS} threads each")
     issuer, issuer_port = start("issuer", db_url, keys_dir, args.workers)
@@ -362,11 +368,11 @@ def run(name: str, db_url: str, work: Path, args: argparse.Namespace) -> None:
     try:
         print(f"  RSS idle: issuer {rss_mib(issuer.pid):.0f} MiB, baseline {rss_mib(baseline.pid):.0f} MiB")
         load(issuer_port, "/api/v1/credentials", token, pool, 2, 0.5)  # warm up both
-        load(baseline_port, "/baseline", token, pool, 2, 0.5)
+        load(baseline_port, "/baseline", token, baseline_ids, 2, 0.5)
         print(f"  {'connections':>11} {'':10} {'per s':>8} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6}"
               f" {'RSS MiB':>8}")
         for width in args.connections:
-            base = load(baseline_port, "/baseline", token, pool, width, args.seconds)
+            base = load(baseline_port, "/baseline", token, baseline_ids, width, args.seconds)
             base_rss = rss_mib(baseline.pid)
             ours = load(issuer_port, "/api/v1/credentials", token, pool, width, args.seconds)
             ours_rss = rss_mib(issuer.pid)
@@ -391,6 +397,9 @@ def run(name: str, db_url: str, work: Path, args: argparse.Namespace) -> None:
             revoke50, revoke99 = revoke_latency(issuer_port, admin_token, revocable(db_url, REVOKES))
             print(f"  {rows:>11} {per_s:8.0f} {p50:8.1f} {p99:8.1f} {revoke50:10.1f} {revoke99:8.1f}"
                   f"   {took:5.1f} s{note}")
+        if pool.ran_dry:
+            print(f"  the pool of {args.pool:,} practitioners ran dry: a figure above ended early; "
+                  "run again with a larger --pool")
     finally:
         for child in (issuer, baseline):
             child.terminate()
@@ -415,7 +424,7 @@ def main() -> None:
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--pg-url", default=os.environ.get("TEST_DATABASE_URL",
                                                            "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
-    parser.add_argument("--pool", type=int, default=12_000, help="eligible practitioners to create")
+    parser.add_argument("--pool", type=int, default=20_000, help="eligible practitioners to create")
     parser.add_argument("--profile", type=int, default=50, help="issuances to profile")
     args = parser.parse_args()
     began = time.perf_counter()
