@@ -96,8 +96,9 @@ def record(
                            "category": category, "reason": reason, "data": data}])
 
 
-#: Built once: the chain's lock (PostgreSQL), its newest link and the append.
-_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+#: Built once: the chain's newest link (on PostgreSQL after taking the chain's lock, in the
+#: same round trip: migration 0012) and the append.
+_LOCKED_NEWEST = text("SELECT head_seq, head_hash FROM audit_log_head(:key)")
 _NEWEST = select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
 _APPEND = AuditEntry.__table__.insert()  # type: ignore[attr-defined]
 
@@ -121,8 +122,9 @@ def record_many(session: Session, items: Sequence[dict[str, Any]]) -> None:
     session.flush()
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        connection.execute(_LOCK, {"key": _PG_LOCK_KEY})
-    last = connection.execute(_NEWEST).first()
+        last = connection.execute(_LOCKED_NEWEST, {"key": _PG_LOCK_KEY}).first()
+    else:  # SQLite: the transaction holds the database's write lock already
+        last = connection.execute(_NEWEST).first()
     seq, prev_hash = (0, GENESIS) if last is None else (int(last[0]), str(last[1]))
     rows = []
     for item in items:

@@ -9,7 +9,7 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Connection, Integer, String, Table, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -156,7 +156,30 @@ _INSERT_IF_FREE = {
     "sqlite": sqlite.insert(_CREDENTIALS).on_conflict_do_nothing(),
 }
 _INSERTED = {dialect: insert.returning(_CREDENTIALS.c.id) for dialect, insert in _INSERT_IF_FREE.items()}
-_INSERT_ENTRIES = StatusEntry.__table__.insert()  # type: ignore[attr-defined]
+_ENTRIES: Table = StatusEntry.__table__  # type: ignore[assignment]
+_INSERT_ENTRIES = _ENTRIES.insert()
+#: PostgreSQL: the same INSERT of a credential and, in the same statement (one round trip),
+#: its status entries (given as three arrays), which follow it only if it was inserted.
+_NEW_CREDENTIAL = (
+    postgresql.insert(_CREDENTIALS)
+    .values({column.key: bindparam(column.key, type_=column.type) for column in _CREDENTIALS.columns})
+    .on_conflict_do_nothing()
+    .returning(_CREDENTIALS.c.id)
+    .cte("new_credential")
+)
+_INSERTED_WITH_ENTRIES = (
+    _ENTRIES.insert()
+    .from_select(
+        ["list_id", "index", "purpose", "credential_id"],
+        select(
+            func.unnest(bindparam("entry_list_ids", type_=postgresql.ARRAY(String))),
+            func.unnest(bindparam("entry_indexes", type_=postgresql.ARRAY(Integer))),
+            func.unnest(bindparam("entry_purposes", type_=postgresql.ARRAY(String))),
+            _NEW_CREDENTIAL.c.id,
+        ),
+    )
+    .returning(_ENTRIES.c.credential_id)
+)
 
 
 def insert_if_free(session: Session) -> Any:
@@ -187,8 +210,8 @@ def _entry_values(purpose: str, list_id: str, index: int, credential_id: str) ->
 def _insert(session: Session, values: dict[str, Any], entries: list[dict[str, Any]],
             now: datetime | None = None) -> None:
     """Insert a credential's row (``values``, every column) and its status ``entries`` with
-    two Core statements on the session's connection (the ORM's flush of the same objects
-    took several times as long).
+    Core on the session's connection (:func:`_insert_if_free`; the ORM's flush of the same
+    objects took several times as long).
 
     The unique index decides between concurrent issuers (processes, or PostgreSQL
     transactions that both saw the place free): the loser gets :class:`Conflict` with
@@ -197,22 +220,35 @@ def _insert(session: Session, values: dict[str, Any], entries: list[dict[str, An
     gives up its place (:func:`free_current_slot`) and the insert is tried once more; so
     the common case, a place that is free, costs no read before the insert.
     """
-    connection = session.connection()
-    inserted = _INSERTED[connection.dialect.name]
-    if connection.execute(inserted, values).first() is None:
-        if now is not None:
-            free_current_slot(session, values["practitioner_id"], values["program_id"], now)
-        if now is None or connection.execute(inserted, values).first() is None:
-            winner = session.scalars(
-                select(Credential.id).where(
-                    Credential.practitioner_id == values["practitioner_id"],
-                    Credential.program_id == values["program_id"],
-                    Credential.is_current.is_(True),
-                )
-            ).first()
-            raise already_holds(winner or "(unknown)")
+    if _insert_if_free(session.connection(), values, entries):
+        return
+    if now is not None:
+        free_current_slot(session, values["practitioner_id"], values["program_id"], now)
+        if _insert_if_free(session.connection(), values, entries):
+            return
+    winner = session.scalars(
+        select(Credential.id).where(
+            Credential.practitioner_id == values["practitioner_id"],
+            Credential.program_id == values["program_id"],
+            Credential.is_current.is_(True),
+        )
+    ).first()
+    raise already_holds(winner or "(unknown)")
+
+
+def _insert_if_free(connection: Connection, values: dict[str, Any], entries: list[dict[str, Any]]) -> bool:
+    """Insert a credential and its status entries unless its place is taken; whether it was
+    inserted. One statement on PostgreSQL, two on SQLite."""
+    if connection.dialect.name == "postgresql" and entries:
+        arrays = {"entry_list_ids": [entry["list_id"] for entry in entries],
+                  "entry_indexes": [entry["index"] for entry in entries],
+                  "entry_purposes": [entry["purpose"] for entry in entries]}
+        return connection.execute(_INSERTED_WITH_ENTRIES, {**values, **arrays}).first() is not None
+    if connection.execute(_INSERTED[connection.dialect.name], values).first() is None:
+        return False
     if entries:
         connection.execute(_INSERT_ENTRIES, entries)
+    return True
 
 
 def issue(
