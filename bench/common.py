@@ -4,6 +4,7 @@ fresh PostgreSQL schema per measurement. Imported as ``common`` (each script run
 
 from __future__ import annotations
 
+import os
 import socket
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,19 +23,44 @@ def free_port() -> int:
         return port
 
 
-def rss_mib(pid: int) -> float:
-    """Resident memory of ``pid`` and all its descendants (gunicorn's arbiter and workers), MiB."""
-    total, stack = 0, [pid]
+def _tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants (gunicorn's arbiter and workers) alive now."""
+    found, stack = [], [pid]
     while stack:
         current = stack.pop()
         try:
-            status = Path(f"/proc/{current}/status").read_text()
             for task in Path(f"/proc/{current}/task").iterdir():
                 stack.extend(int(c) for c in (task / "children").read_text().split())
         except OSError:
             continue
+        found.append(current)
+    return found
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of ``pid`` and all its descendants, MiB."""
+    total = 0
+    for current in _tree(pid):
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+        except OSError:
+            continue
         total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
     return total / 1024
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by ``pid`` and its living descendants: read
+    before and after a load, the difference is what serving it cost, whatever else the
+    machine did meanwhile (a database server's own processes are not in it)."""
+    ticks = 0
+    for current in _tree(pid):
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def postgres(base: str) -> Callable[[], AbstractContextManager[str]] | None:

@@ -9,7 +9,9 @@ workers, one per core, the same threads):
   2. a baseline: a bare Flask endpoint that signs the same claims with PyJWT (ES256, the
      same key) and inserts and commits one row in the same database (same engine setup).
 Clients on 1, 4 and 8 keep-alive connections post for ``--seconds`` each; we print
-credentials/s, p50/p99 latency and the ratio to the baseline at the same width. Then the
+credentials/s, p50/p99 latency and the ratio to the baseline at the same width, and the
+servers' CPU milliseconds per credential with the baseline's over ours (the steadier ratio
+when other work shares the machine; PostgreSQL's own processes are not counted). Then the
 credential table is grown quickly through SQL (filler credentials and their status
 entries in full lists, as a busy issuer accumulates them: 10k, then 100k by default) and
 the issuance rate, and the latency of a revocation (which re-signs the revocation list), are
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import functools
 import http.client
 import itertools
 import json
@@ -38,6 +41,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -45,7 +49,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from common import free_port, postgres, rss_mib  # noqa: E402
+from common import cpu_seconds, free_port, postgres, rss_mib  # noqa: E402
 from sqlalchemy import create_engine, insert, select, text  # noqa: E402
 
 from issuer import access, create_app, demo  # noqa: E402
@@ -225,6 +229,17 @@ def load(
     return len(latencies) / elapsed, pick(0.50), pick(0.99), errors[0]
 
 
+def measured(pid: int, run: Callable[[], tuple[float, float, float, int]]
+             ) -> tuple[tuple[float, float, float, int], float]:
+    """``run()`` (a :func:`load`) and the server's CPU milliseconds per request it answered
+    (its process tree's CPU time over the run, over the requests: steadier than a rate
+    when other work shares the machine)."""
+    before, began = cpu_seconds(pid), time.perf_counter()
+    result = run()
+    served = result[0] * (time.perf_counter() - began)
+    return result, (cpu_seconds(pid) - before) * 1000 / served if served else 0.0
+
+
 # ---------------------------------------------------------------- data
 
 
@@ -370,17 +385,20 @@ def run(name: str, db_url: str, work: Path, args: argparse.Namespace) -> None:
         load(issuer_port, "/api/v1/credentials", token, pool, 2, 0.5)  # warm up both
         load(baseline_port, "/baseline", token, baseline_ids, 2, 0.5)
         print(f"  {'connections':>11} {'':10} {'per s':>8} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6}"
-              f" {'RSS MiB':>8}")
+              f" {'CPU ms':>7} {'ratio':>6} {'RSS MiB':>8}")
         for width in args.connections:
-            base = load(baseline_port, "/baseline", token, baseline_ids, width, args.seconds)
+            base, base_cpu = measured(baseline.pid, functools.partial(
+                load, baseline_port, "/baseline", token, baseline_ids, width, args.seconds))
             base_rss = rss_mib(baseline.pid)
-            ours = load(issuer_port, "/api/v1/credentials", token, pool, width, args.seconds)
+            ours, ours_cpu = measured(issuer.pid, functools.partial(
+                load, issuer_port, "/api/v1/credentials", token, pool, width, args.seconds))
             ours_rss = rss_mib(issuer.pid)
-            for label, (per_s, p50, p99, errors), rss in (("baseline", base, base_rss),
-                                                          ("issuer", ours, ours_rss)):
+            for label, (per_s, p50, p99, errors), cpu, rss in (("baseline", base, base_cpu, base_rss),
+                                                               ("issuer", ours, ours_cpu, ours_rss)):
                 note = f"  ({errors} errors)" if errors else ""
+                rate_ratio, cpu_ratio = per_s / base[0] if base[0] else 0, base_cpu / cpu if cpu else 0
                 print(f"  {width:>11} {label:10} {per_s:8.0f} {p50:8.1f} {p99:8.1f} "
-                      f"{per_s / base[0] if base[0] else 0:6.2f} {rss:8.0f}{note}")
+                      f"{rate_ratio:6.2f} {cpu:7.2f} {cpu_ratio:6.2f} {rss:8.0f}{note}")
         width = args.grown_connections
         print(f"  issuance ({width} connections) and revocation ({REVOKES}, one at a time) as the "
               "credential table grows:")
