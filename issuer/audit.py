@@ -46,6 +46,7 @@ ACTIONS = frozenset(
         "token_revoke",
         "staff_password",
         "practitioner_correct",
+        "status_list_repair",
     }
 )
 

@@ -20,11 +20,13 @@ import hashlib
 import logging
 import secrets
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from issuer import audit
 from issuer.context import IssuerContext
 from issuer.errors import ConfigurationError, NotFound
 from issuer.store.models import Credential, StatusEntry, StatusList
@@ -250,3 +252,57 @@ def resign_lists(session: Session, ctx: IssuerContext) -> int:
             sign_list(session, ctx, status_list)
             count += 1
     return count
+
+
+@dataclass(frozen=True)
+class ListCheck:
+    """One list's signed bits compared with the credential statuses: the indexes where they
+    differ, or ``unreadable`` (a stored token that gives no bits); ``repaired`` when it was
+    re-signed from the statuses."""
+
+    list_id: str
+    purpose: str
+    differing: tuple[int, ...] = ()
+    unreadable: bool = False
+    repaired: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """Whether the published list says what the statuses say."""
+        return not self.differing and not self.unreadable
+
+
+def check_lists(session: Session, ctx: IssuerContext, *, repair: bool = False, actor: str = "cli"
+                ) -> list[ListCheck]:
+    """Compare every list's signed bits with the credential statuses, as the daily
+    re-signing would, without waiting for it: a list differs only when a status was written
+    around the issuer (directly in the database, or a restored backup).
+
+    Without ``repair`` nothing is locked or written. With it, every list is locked (in id
+    order, read afresh) and each one that differs is re-signed from the statuses with an
+    audit entry (``status_list_repair``), all in one transaction; raises
+    :class:`ConfigurationError` when no key is active.
+    """
+    query = select(StatusList).order_by(StatusList.id)
+    if repair:
+        require_signer(ctx)
+        query = query.with_for_update(key_share=True).execution_options(populate_existing=True)
+    checks = []
+    for status_list in session.scalars(query).all():
+        derived, signed = derived_bits(session, status_list), signed_bits(ctx, status_list)
+        check = (ListCheck(status_list.id, status_list.purpose, unreadable=True) if signed is None
+                 else ListCheck(status_list.id, status_list.purpose,
+                                tuple(sorted(set(derived.set_indexes()) ^ set(signed.set_indexes())))))
+        if repair and not check.ok:
+            _store_signed(ctx, status_list, derived)
+            audit.record(session, at=ctx.now(), actor=actor, action="status_list_repair",
+                         target=f"status_list:{status_list.id}",
+                         data={"purpose": status_list.purpose, "unreadable": check.unreadable,
+                               "differing": len(check.differing), "indexes": list(check.differing[:100])})
+            check = ListCheck(check.list_id, check.purpose, check.differing, check.unreadable, repaired=True)
+        checks.append(check)
+    if repair:
+        session.commit()
+    else:
+        session.rollback()
+    return checks
