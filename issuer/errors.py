@@ -95,6 +95,16 @@ class Conflict(IssuerError):
     http_status = 409
 
 
+class Busy(IssuerError):
+    """The database could not serve the request now (a lock not granted in time, the server
+    unreachable); nothing was written. Answered with ``Retry-After``."""
+
+    code = "busy"
+    title = "Busy, try again shortly"
+    http_status = 503
+    retry_after: ClassVar[int] = 2
+
+
 class ConfigurationError(IssuerError):
     """The issuer cannot start: a file or setting is wrong. The message names it."""
 

@@ -17,6 +17,11 @@ WAL mode they neither wait for nor block a writer. They must not write.
 A writer that finds the lock taken tries again after a pause of at most
 :data:`SQLITE_MAX_PAUSE` (:func:`_begin_immediate`), not in SQLite's own busy handler,
 whose pauses grow to 100 ms: under load that left the lock free while every waiter slept.
+
+No one waits for a lock for ever: a SQLite writer gives up after :data:`LOCK_TIMEOUT`
+seconds, and so does a PostgreSQL statement waiting for a row or advisory lock
+(``lock_timeout``, set on each new connection). The web edge answers either with ``503``
+and ``Retry-After``; nothing of the request was written.
 """
 
 from __future__ import annotations
@@ -32,11 +37,14 @@ from typing import Any
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-#: Seconds a SQLite connection waits for the write lock before giving up.
-SQLITE_BUSY_TIMEOUT = 30
+#: Seconds a writer waits for a lock before giving up (SQLite's write lock; PostgreSQL's
+#: row and advisory locks).
+LOCK_TIMEOUT = 30
 #: Longest pause (seconds) between two tries for SQLite's write lock; the first is 0.1 ms.
 SQLITE_MAX_PAUSE = 0.002
 
@@ -45,8 +53,16 @@ def make_engine(url: str) -> Engine:
     """An engine for ``url``. SQLite gets foreign keys, WAL, a busy timeout and
     ``BEGIN IMMEDIATE`` write transactions (see the module docstring)."""
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
-    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT})
+        engine = create_engine(url, pool_pre_ping=True)
+
+        @event.listens_for(engine, "connect")
+        def _postgresql_connect(dbapi_connection: Any, _record: Any) -> None:
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute(f"SET lock_timeout = {int(LOCK_TIMEOUT * 1000)}")
+            dbapi_connection.commit()  # a SET made in a transaction lasts only if it commits
+
+        return engine
+    engine = create_engine(url, connect_args={"timeout": LOCK_TIMEOUT})
 
     @event.listens_for(engine, "connect")
     def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -70,13 +86,13 @@ def make_engine(url: str) -> Engine:
 def _begin_immediate(conn: Any) -> None:
     """``BEGIN IMMEDIATE`` on a SQLite connection: take the write lock, tried again after
     short pauses (0.1 ms doubling to :data:`SQLITE_MAX_PAUSE`, jittered) while another
-    connection holds it, for up to :data:`SQLITE_BUSY_TIMEOUT` seconds; then the error
+    connection holds it, for up to :data:`LOCK_TIMEOUT` seconds; then the error
     SQLite gives ("database is locked"). SQLite's busy handler is off meanwhile, so each try
     answers at once; it is back on for the transaction's statements."""
     raw = conn.connection.driver_connection
     raw.execute("PRAGMA busy_timeout = 0")
     try:
-        deadline, pause = time.monotonic() + SQLITE_BUSY_TIMEOUT, 0.0001
+        deadline, pause = time.monotonic() + LOCK_TIMEOUT, 0.0001
         while time.monotonic() < deadline:
             try:
                 raw.execute("BEGIN IMMEDIATE")
@@ -88,7 +104,31 @@ def _begin_immediate(conn: Any) -> None:
             pause = min(pause * 2, SQLITE_MAX_PAUSE)
         conn.exec_driver_sql("BEGIN IMMEDIATE")  # the last try; its error is SQLAlchemy's own
     finally:
-        raw.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT * 1000)}")
+        raw.execute(f"PRAGMA busy_timeout = {int(LOCK_TIMEOUT * 1000)}")
+
+
+#: PostgreSQL errors that mean "not now" (SQLSTATE): a lock not granted within
+#: ``lock_timeout``, a deadlock, a serialization failure, a server shutting down or starting.
+_TRANSIENT_SQLSTATES = frozenset({"55P03", "40P01", "40001", "57P01", "57P03"})
+
+
+def unavailable(error: BaseException) -> bool:
+    """Whether ``error`` (SQLAlchemy's) says the database cannot serve now, rather than
+    that a statement or the schema is wrong: a lock not granted in time, a connection lost,
+    refused or not given by the pool in time. The transaction wrote nothing; a retry may
+    succeed."""
+    if isinstance(error, PoolTimeout):
+        return True
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    if isinstance(error.orig, sqlite3.Error):
+        code = getattr(error.orig, "sqlite_errorcode", 0) & 0xFF
+        return code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    # A driver error with no SQLSTATE is the connection's, not a statement's.
+    return sqlstate in _TRANSIENT_SQLSTATES or (isinstance(error, OperationalError) and sqlstate is None)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -16,14 +16,24 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 
 from flask import Flask, Response, current_app, g, jsonify, render_template, request
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
 from issuer import access
 from issuer.context import IssuerContext
-from issuer.errors import BadRequest, ConfigurationError, Forbidden, IssuerError, NotFound, Unauthorized
+from issuer.errors import (
+    BadRequest,
+    Busy,
+    ConfigurationError,
+    Forbidden,
+    IssuerError,
+    NotFound,
+    Unauthorized,
+)
 from issuer.records import untrusted
 from issuer.runtime import Runtime
+from issuer.store.db import unavailable
 
 F = TypeVar("F", bound=Callable[..., Any])
 #: What the public is told of a configuration error met while serving (the log says which).
@@ -164,7 +174,18 @@ def install(app: Flask) -> None:
             app.logger.error("configuration error while serving %s: %s", request.path, exc.detail)
             return _problem({**exc.problem(), "detail": PUBLIC_CONFIGURATION_DETAIL})
         headers = {"WWW-Authenticate": 'Bearer realm="issuer"'} if isinstance(exc, Unauthorized) else None
+        if isinstance(exc, Busy):
+            headers = {"Retry-After": str(exc.retry_after)}
         return _problem(exc.problem(), headers)
+
+    @app.errorhandler(SQLAlchemyError)
+    def _database_error(exc: SQLAlchemyError) -> Response:
+        if not unavailable(exc):
+            return _unexpected(exc)
+        app.logger.warning("database busy or unreachable while serving %s: %s", request.path,
+                           str(exc).splitlines()[0])
+        return _issuer_error(Busy("the database could not serve this request now (busy or unreachable); "
+                                  "nothing was changed: try again shortly"))
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:

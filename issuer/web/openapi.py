@@ -8,6 +8,7 @@ route table below, written as data. Every route of the app except the pages for 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from functools import cache
 from typing import Any
 
@@ -40,6 +41,9 @@ ERRORS = {
     422: "A field is missing or wrong (`errors` names each; a NUL character in any query "
          "parameter too), or the request cannot be done as asked (`not-eligible`: `unmet` lists "
          "every requirement not met).",
+    503: "The database could not serve the request now: a lock it needed was not granted "
+         "within 30 s, or the database is unreachable. Nothing was changed; try again after "
+         "`Retry-After` seconds.",
 }
 SECURITY_SCHEMES = {
     BEARER: {
@@ -53,7 +57,10 @@ SECURITY_SCHEMES = {
 
 
 def _errors(*codes: int) -> dict[int, Reply]:
-    return {code: openapi.problem_reply(ERRORS[code], out.IssuerProblem) for code in codes}
+    replies = {code: openapi.problem_reply(ERRORS[code], out.IssuerProblem) for code in codes}
+    if 503 in replies:
+        replies[503] = replace(replies[503], headers={"Retry-After": "Seconds to wait before trying again."})
+    return replies
 
 
 def _json(description: str, model: Any, **headers: str) -> Reply:
@@ -88,7 +95,7 @@ def _staff(
         method,
         "/api/v1" + path,
         summary,
-        {**ok, **_errors(401, 403, 422, *errors)},
+        {**ok, **_errors(401, 403, 422, 503, *errors)},
         request=() if request is None else (request if isinstance(request, Body) else Body(request),),
         request_required=request_required,
         query=query,

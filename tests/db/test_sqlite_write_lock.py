@@ -1,6 +1,6 @@
 """SQLite's write lock as the issuer takes it (``issuer.store.db``): ``BEGIN IMMEDIATE``
 tried again after short pauses while another connection holds it, for at most
-``SQLITE_BUSY_TIMEOUT`` seconds, with SQLite's own busy handler back on afterwards."""
+``LOCK_TIMEOUT`` seconds, with SQLite's own busy handler back on afterwards."""
 
 from __future__ import annotations
 
@@ -73,7 +73,7 @@ def test_a_writer_waits_for_the_lock_then_reads_what_the_holder_committed(engine
 def test_a_writer_gives_up_after_the_timeout_and_the_connection_waits_again_afterwards(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(db, "SQLITE_BUSY_TIMEOUT", 0.3)
+    monkeypatch.setattr(db, "LOCK_TIMEOUT", 0.3)
     other = _holder(engine)
     try:
         began = time.monotonic()

@@ -1,0 +1,85 @@
+"""A database that cannot serve a write in time (another transaction holds the lock it
+needs, longer than ``LOCK_TIMEOUT``) gets ``503`` with ``Retry-After`` and problem JSON, on
+SQLite and PostgreSQL, not a 500; nothing of the request is written, and the same request
+succeeds once the lock is free."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, func, select, text
+
+from issuer import audit
+from issuer.runtime import Runtime
+from issuer.store import db
+from issuer.store.models import AuditEntry, Credential
+from tests.conftest import PROGRAM, auth, enrol
+
+pytestmark = [pytest.mark.http, pytest.mark.db]
+
+
+@contextmanager
+def _lock_held(url: str) -> Iterator[None]:
+    """Another process's transaction holding what an issuance must wait for: SQLite's write
+    lock; on PostgreSQL the audit chain's lock, which every write takes."""
+    if url.startswith("sqlite"):
+        other = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        return
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": audit._PG_LOCK_KEY})
+        try:
+            yield
+        finally:
+            conn.rollback()
+    engine.dispose()
+
+
+def test_a_write_that_waits_too_long_gets_503_and_writes_nothing(
+    issuer_app: Flask, issuer_client: FlaskClient, tokens: dict[str, str], database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    person = enrol(issuer_client, tokens)
+    rt: Runtime = issuer_app.extensions["issuer"]
+    monkeypatch.setattr(db, "LOCK_TIMEOUT", 0.3)
+    rt.engine.dispose()  # PostgreSQL sets lock_timeout on each new connection
+    body = {"practitioner_id": person, "program_id": PROGRAM}
+    with rt.sessions() as session:
+        entries_before = session.scalar(select(func.count()).select_from(AuditEntry))
+
+    with _lock_held(database_url):
+        busy = issuer_client.post("/api/v1/credentials", json=body, headers=auth(tokens["certifier"]))
+    assert busy.status_code == 503, busy.get_data(as_text=True)
+    assert busy.headers["Retry-After"] == "2"
+    assert busy.mimetype == "application/problem+json"
+    assert busy.json is not None
+    assert busy.json["type"] == "urn:botox-credentials:problem:busy"
+    assert "nothing was changed" in busy.json["detail"]
+    with rt.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Credential)) == 0
+        assert session.scalar(select(func.count()).select_from(AuditEntry)) == entries_before
+
+    issued = issuer_client.post("/api/v1/credentials", json=body, headers=auth(tokens["certifier"]))
+    assert issued.status_code == 201, issued.json
+
+
+def test_a_statement_error_is_still_a_500_not_a_503() -> None:
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    no_table = OperationalError("SELECT 1 FROM missing", {}, sqlite3.OperationalError("no such table: missing"))
+    locked = sqlite3.OperationalError("database is locked")
+    locked.sqlite_errorcode = sqlite3.SQLITE_BUSY  # type: ignore[attr-defined]
+    assert not db.unavailable(no_table)
+    assert not db.unavailable(IntegrityError("INSERT", {}, sqlite3.IntegrityError("UNIQUE")))
+    assert db.unavailable(OperationalError("BEGIN IMMEDIATE", {}, locked))
