@@ -13,6 +13,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from issuer import audit
 from issuer.runtime import Runtime
@@ -74,10 +75,8 @@ def test_a_write_that_waits_too_long_gets_503_and_writes_nothing(
     assert issued.status_code == 201, issued.json
 
 
-def test_a_statement_error_is_still_a_500_not_a_503() -> None:
-    from sqlalchemy.exc import IntegrityError, OperationalError
-
-    no_table = OperationalError("SELECT 1 FROM missing", {}, sqlite3.OperationalError("no such table: missing"))
+def test_a_statement_error_is_not_taken_for_a_busy_database() -> None:
+    no_table = OperationalError("SELECT 1 FROM t", {}, sqlite3.OperationalError("no such table: t"))
     locked = sqlite3.OperationalError("database is locked")
     locked.sqlite_errorcode = sqlite3.SQLITE_BUSY  # type: ignore[attr-defined]
     assert not db.unavailable(no_table)
