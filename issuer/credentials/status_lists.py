@@ -20,7 +20,7 @@ import hashlib
 import logging
 import secrets
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, timedelta
 
 from sqlalchemy import select
@@ -299,7 +299,7 @@ def check_lists(session: Session, ctx: IssuerContext, *, repair: bool = False, a
                          target=f"status_list:{status_list.id}",
                          data={"purpose": status_list.purpose, "unreadable": check.unreadable,
                                "differing": len(check.differing), "indexes": list(check.differing[:100])})
-            check = ListCheck(check.list_id, check.purpose, check.differing, check.unreadable, repaired=True)
+            check = replace(check, repaired=True)
         checks.append(check)
     if repair:
         session.commit()
