@@ -98,13 +98,19 @@ def _begin_immediate(conn: Any) -> None:
                 raw.execute("BEGIN IMMEDIATE")
                 return
             except sqlite3.OperationalError as error:
-                if getattr(error, "sqlite_errorcode", 0) & 0xFF != sqlite3.SQLITE_BUSY:
+                if not _sqlite_busy(error):
                     raise
             time.sleep(pause * random.uniform(0.5, 1.0))  # noqa: S311 (jitter, not a secret)
             pause = min(pause * 2, SQLITE_MAX_PAUSE)
         conn.exec_driver_sql("BEGIN IMMEDIATE")  # the last try; its error is SQLAlchemy's own
     finally:
         raw.execute(f"PRAGMA busy_timeout = {int(LOCK_TIMEOUT * 1000)}")
+
+
+def _sqlite_busy(error: sqlite3.Error) -> bool:
+    """Whether SQLite refused because another connection holds a lock (any extended code
+    of SQLITE_BUSY or SQLITE_LOCKED)."""
+    return getattr(error, "sqlite_errorcode", 0) & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 #: PostgreSQL errors that mean "not now" (SQLSTATE): a lock not granted within
@@ -124,8 +130,7 @@ def unavailable(error: BaseException) -> bool:
     if error.connection_invalidated:
         return True
     if isinstance(error.orig, sqlite3.Error):
-        code = getattr(error.orig, "sqlite_errorcode", 0) & 0xFF
-        return code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+        return _sqlite_busy(error.orig)
     sqlstate = getattr(error.orig, "sqlstate", None)
     # A driver error with no SQLSTATE is the connection's, not a statement's.
     return sqlstate in _TRANSIENT_SQLSTATES or (isinstance(error, OperationalError) and sqlstate is None)

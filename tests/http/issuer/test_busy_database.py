@@ -14,6 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from issuer import audit
 from issuer.runtime import Runtime
@@ -82,3 +83,27 @@ def test_a_statement_error_is_not_taken_for_a_busy_database() -> None:
     assert not db.unavailable(no_table)
     assert not db.unavailable(IntegrityError("INSERT", {}, sqlite3.IntegrityError("UNIQUE")))
     assert db.unavailable(OperationalError("BEGIN IMMEDIATE", {}, locked))
+
+
+class _PgError(Exception):
+    """A driver error as psycopg gives it: its SQLSTATE in ``sqlstate``."""
+
+    def __init__(self, sqlstate: str | None) -> None:
+        super().__init__(sqlstate)
+        self.sqlstate = sqlstate
+
+
+@pytest.mark.parametrize(("sqlstate", "busy"), [
+    ("55P03", True),   # lock_not_available: lock_timeout ran out
+    ("40P01", True),   # deadlock_detected
+    ("40001", True),   # serialization_failure
+    (None, True),      # no SQLSTATE: the connection failed, not the statement
+    ("42P01", False),  # undefined_table: a wrong schema, not a busy database
+    ("23505", False),  # unique_violation
+])
+def test_postgresql_errors_that_mean_not_now(sqlstate: str | None, busy: bool) -> None:
+    assert db.unavailable(OperationalError("SELECT 1", {}, _PgError(sqlstate))) is busy
+
+
+def test_a_pool_with_no_free_connection_in_time_is_busy() -> None:
+    assert db.unavailable(PoolTimeout("QueuePool limit of size 5 overflow 10 reached"))
