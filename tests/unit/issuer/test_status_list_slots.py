@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 
 import pytest
 
-from issuer.credentials.status_slots import permute
+from issuer.credentials.status_slots import permute, permute_many
 from vc.status_list import MIN_ENTRIES
 
 
@@ -36,3 +37,29 @@ def test_different_keys_give_different_orders_and_no_visible_pattern() -> None:
 def test_a_slot_outside_the_list_is_refused(slot: int) -> None:
     with pytest.raises(ValueError, match="outside"):
         permute(slot, 10, b"k")
+
+
+def _feistel_as_first_written(slot: int, size: int, key: bytes) -> int:
+    """The permutation as lists were first filled with it: every round a fresh BLAKE2b."""
+    bits = max(2, (size - 1).bit_length())
+    bits += bits % 2
+    half, mask = bits // 2, (1 << (bits // 2)) - 1
+    value = slot
+    while True:
+        left, right = value >> half, value & mask
+        for round_ in range(6):
+            digest = hashlib.blake2b(bytes((round_,)) + right.to_bytes(8, "big"), key=key, digest_size=8)
+            left, right = right, left ^ (int.from_bytes(digest.digest(), "big") & mask)
+        value = (left << half) | right
+        if value < size:
+            return value
+
+
+@pytest.mark.parametrize("size", [3, 1000, MIN_ENTRIES, 4 * MIN_ENTRIES + 7])
+def test_indexes_of_lists_already_filled_stay_the_same(size: int) -> None:
+    # The round outputs are kept per key once computed: slots given before (and after, in
+    # another process) must still map to the indexes a list's credentials already hold.
+    key = secrets.token_bytes(32)
+    slots = sorted({0, size - 1, *(secrets.randbelow(size) for _ in range(300))})
+    assert permute_many(slots, size, key) == [_feistel_as_first_written(s, size, key) for s in slots]
+    assert [permute(s, size, key) for s in slots] == [_feistel_as_first_written(s, size, key) for s in slots]
