@@ -280,17 +280,20 @@ class KeyStore:
     def fingerprint(self) -> tuple[tuple[str, int, int, int], ...]:
         """Cheap summary of the key files (name, mtime, size, mode): changes when any key
         is added or changes state, and when a file's permissions change."""
-        if not self.directory.is_dir():
-            return ()
         found = []
-        for path in self.directory.iterdir():
-            if path.suffix not in (".json", ".pem"):
-                continue
-            try:
-                info = path.stat()
-            except OSError:
-                continue
-            found.append((path.name, info.st_mtime_ns, info.st_size, info.st_mode))
+        try:
+            entries = os.scandir(self.directory)  # one call per request: no Path objects
+        except (FileNotFoundError, NotADirectoryError):
+            return ()
+        with entries:
+            for entry in entries:
+                if not entry.name.endswith((".json", ".pem")):
+                    continue
+                try:
+                    info = entry.stat()
+                except OSError:
+                    continue
+                found.append((entry.name, info.st_mtime_ns, info.st_size, info.st_mode))
         return tuple(sorted(found))
 
     def active(self) -> LocalSigner:

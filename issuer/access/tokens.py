@@ -8,10 +8,11 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Row, Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from issuer import audit
@@ -93,7 +94,16 @@ def create_token(
     return new_token(session, ctx, role, label, actor, expires_in_days)[1]
 
 
-def token_state(token: ApiToken, now: datetime) -> str:
+@dataclass(frozen=True, slots=True)
+class Bearer:
+    """Who presented an active bearer token: the token's id and role (what a request needs
+    of it, without an ORM object)."""
+
+    id: str
+    role: str
+
+
+def token_state(token: ApiToken | Row[Any], now: datetime) -> str:
     """``active``, ``expired`` or ``revoked``."""
     if token.revoked_at is not None:
         return "revoked"
@@ -107,9 +117,9 @@ _BY_HASH = select(_TOKENS).where(_TOKENS.c.token_hash == bindparam("token_hash")
 _NOTE_USE = update(_TOKENS).where(_TOKENS.c.id == bindparam("token_id")).values(last_used_at=bindparam("now"))
 
 
-def authenticate_token(session: Session, secret: str, now: datetime) -> ApiToken | None:
-    """The active token for a presented secret (detached: its columns as read), or ``None``
-    (unknown, revoked or expired).
+def authenticate_token(session: Session, secret: str, now: datetime) -> Bearer | None:
+    """Who holds the active token of a presented secret, or ``None`` (unknown, revoked or
+    expired).
 
     One read (on SQLite outside the write lock, :func:`~issuer.store.db.read_phase`); the
     token's use is noted at most once per :data:`LAST_USED_EVERY`, by a write committed at once.
@@ -118,15 +128,13 @@ def authenticate_token(session: Session, secret: str, now: datetime) -> ApiToken
         return None
     with read_phase(session):
         found = session.connection().execute(_BY_HASH, {"token_hash": hash_secret(secret)}).first()
-    token = None if found is None else ApiToken(**found._mapping)
-    if token is None or token_state(token, now) != "active":
+    if found is None or token_state(found, now) != "active":
         session.rollback()
         return None
-    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_EVERY:
-        session.connection().execute(_NOTE_USE, {"token_id": token.id, "now": now})
+    if found.last_used_at is None or now - found.last_used_at >= LAST_USED_EVERY:
+        session.connection().execute(_NOTE_USE, {"token_id": found.id, "now": now})
         session.commit()
-        token.last_used_at = now
-    return token
+    return Bearer(id=found.id, role=found.role)
 
 
 def list_tokens(session: Session) -> list[ApiToken]:
