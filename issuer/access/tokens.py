@@ -126,8 +126,8 @@ def authenticate_token(session: Session, secret: str, now: datetime) -> Bearer |
     """
     if not secret or len(secret) > 200:
         return None
-    with read_phase(session):
-        found = session.connection().execute(_BY_HASH, {"token_hash": hash_secret(secret)}).first()
+    with read_phase(session) as reader:
+        found = reader.execute(_BY_HASH, {"token_hash": hash_secret(secret)}).first()
     if found is None or token_state(found, now) != "active":
         session.rollback()
         return None

@@ -270,8 +270,8 @@ def issue(
     require_signer(ctx)
     program = ctx.program(program_id)
     now = ctx.now()
-    with read_phase(session):  # SQLite: read, check and claim indexes without the write lock
-        practitioner, candidate = read_candidate(session, practitioner_id, program_id)
+    with read_phase(session) as reader:  # SQLite: read, check and claim indexes without the write lock
+        practitioner, candidate = read_candidate(reader, practitioner_id, program_id)
         outcomes = program.evaluate(candidate, now.date())
         unmet = [o.as_dict() for o in outcomes if not o.ok]
         if unmet:

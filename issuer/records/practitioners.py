@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import String, Table, and_, bindparam, select, type_coerce
+from sqlalchemy import Connection, String, Table, and_, bindparam, select, type_coerce
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -201,11 +201,12 @@ _WITH_RECORDS = (
 )
 
 
-def read_candidate(session: Session, practitioner_id: str, program_id: str) -> tuple[Practitioner, Candidate]:
+def read_candidate(connection: Connection, practitioner_id: str, program_id: str
+                   ) -> tuple[Practitioner, Candidate]:
     """A practitioner (detached: its columns only) and the facts eligibility reads for
     ``program_id`` (as :func:`candidate_of` gives them), read with one statement; or
     :class:`NotFound`. The path of a single issuance."""
-    rows = session.connection().execute(
+    rows = connection.execute(
         _WITH_RECORDS, {"practitioner_id": practitioner_id, "program_id": program_id}).all()
     if not rows:
         raise NotFound(f"no practitioner {practitioner_id!r}")

@@ -29,6 +29,7 @@ from __future__ import annotations
 import random
 import sqlite3
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,7 +37,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
@@ -142,28 +143,37 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
-def read_phase(session: Session) -> Iterator[None]:
-    """Reads that need no write lock, before a request's writes.
+def read_phase(session: Session) -> Iterator[Connection]:
+    """Reads that need no write lock, before a request's writes: yields the connection to
+    read on.
 
-    On SQLite, when ``session`` has no transaction open, the reads run in a deferred
-    (read-only) transaction of their own that ends on leaving the block, so that the writes
-    after it begin their own ``BEGIN IMMEDIATE`` transaction: the write lock is then held
-    only for the writes, not while rules are checked and a credential is signed. Inside an
-    open transaction, with changes waiting to be flushed, or on PostgreSQL (no such lock:
-    reads take none), the reads simply run in the session's transaction. Nothing may be
-    written in the block.
+    On SQLite, when ``session`` has no transaction open, that is a read-only connection of
+    its own (:func:`readers`' kind), whose deferred transaction ends on leaving the block, so
+    that the session's writes after it begin their own ``BEGIN IMMEDIATE`` transaction: the
+    write lock is then held only for the writes, not while rules are checked and a
+    credential is signed. (A connection, not the session's transaction: half the cost.)
+    Inside an open transaction, with changes waiting to be flushed, or on PostgreSQL (no
+    such lock: reads take none), it is the session's own connection, in its transaction.
+    Nothing may be written in the block.
     """
-    pending = session.new or session.dirty or session.deleted  # would be flushed by the reads
-    if session.get_bind().dialect.name != "sqlite" or session.in_transaction() or pending:
-        yield
+    bind = session.get_bind()
+    pending = session.new or session.dirty or session.deleted  # a read of the session would flush them
+    if not isinstance(bind, Engine) or bind.dialect.name != "sqlite" or session.in_transaction() or pending:
+        yield session.connection()
         return
-    session.connection(execution_options={"read_only": True})
-    try:
-        yield
-    except BaseException:
-        session.rollback()
-        raise
-    session.commit()  # ends the read transaction (nothing written); loaded objects stay usable
+    with _read_only(bind).connect() as reader, reader.begin():
+        yield reader
+
+
+_READ_ONLY: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+
+
+def _read_only(engine: Engine) -> Engine:
+    """``engine`` with the ``read_only`` option (made once per engine)."""
+    found = _READ_ONLY.get(engine)
+    if found is None:
+        found = _READ_ONLY[engine] = engine.execution_options(read_only=True)
+    return found
 
 
 def readers(engine: Engine) -> sessionmaker[Session]:
