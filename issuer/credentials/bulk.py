@@ -2,10 +2,10 @@
 current one, in batches.
 
 Practitioners are taken in order of registration, ``batch_size`` at a time (500 by
-default), and each batch is one transaction: its credentials, their status entries (every
-purpose) and their audit entries are committed together or not at all. An interruption at
-any point (an error, a crash, ``kill -9``) leaves the batches before it whole and nothing of
-the batch it was in; a run started again issues exactly the credentials still missing.
+default), and each batch's credentials, their status entries (every purpose) and their audit
+entries are committed together in one transaction or not at all. An interruption at any
+point (an error, a crash, ``kill -9``) leaves the batches before it whole and nothing of the
+batch it was in; a run started again issues exactly the credentials still missing.
 
 A batch is read, checked and written with a handful of statements whatever its size: the
 current credentials in one query, the practitioners and their records as plain rows in two
@@ -19,16 +19,21 @@ The work per practitioner between the read and the write (candidates from the ro
 rules, the credential's content and claims, the signature, the stored form of the token)
 is done by :mod:`bulk_signing`: in this process, or, with ``workers``, in forked worker
 processes, each given a contiguous slice of the batch (the command line uses one per core).
-Either way the batch's transaction is this process's, from its first read to its commit,
-while the workers compute: what is written, and whether, is decided exactly as without them.
+
+**Pipelined.** A batch is read, checked and given its status indexes in the transaction that
+writes the batch before it; its credentials are signed while that one is written and
+committed, and written in the next transaction (with the batch after it read). So the
+workers sign while this process writes, instead of each waiting for the other. What is
+written, and whether, is decided by this process's transactions exactly as before; indexes
+allocated for a batch that is then not written (a crash, an error) stay unused, as any.
 
 The guarantees of single issuance hold. The unique index over (practitioner, program,
 current) decides between concurrent issuers: the credentials are inserted with ``ON CONFLICT
-DO NOTHING``, and a practitioner whose credential another process inserted first is
-reported under ``already_certified`` with the winner's id (its status entries and audit
-entry are then not written; its indexes stay unused). On SQLite the batch holds the write
-lock from its first read, so it never loses such a race; on PostgreSQL two runs insert in
-the same order (registration order), so they wait on each other's rows without deadlock.
+DO NOTHING``, and a practitioner whose credential another process inserted first (after
+this run read the batch) is reported under ``already_certified`` with the winner's id (its
+status entries and audit entry are then not written; its indexes stay unused), on both
+databases. On PostgreSQL two runs insert in the same order (registration order), so they
+wait on each other's rows without deadlock.
 """
 
 from __future__ import annotations
@@ -175,15 +180,30 @@ def issue_all_eligible(
         session.commit()  # SQLite: do not hold the write lock between batches
         if progress is not None:
             progress(0, len(ids))
+        signing: _Signing | None = None  # the batch before, being signed, written with the next
         for start in range(0, len(ids), size):
+            batch = ids[start : start + size]
             try:
-                _batch(session, ctx, program, lanes, ids[start : start + size], actor, dry_run, summary)
+                signed = _signatures(lanes, signing)
+                following = _prepare(session, ctx, program, lanes, batch, dry_run, summary)
+                if signing is not None:
+                    _write(session, ctx, signing, signed, actor, summary)
                 session.commit()
             except BaseException:
                 session.rollback()
                 raise
-            if progress is not None:
-                progress(min(start + size, len(ids)), len(ids))
+            signing = following
+            if progress is not None:  # committed: the batches before, and this one if it signs nothing
+                progress(start + (len(batch) if signing is None else 0), len(ids))
+        if signing is not None:
+            try:
+                _write(session, ctx, signing, _signatures(lanes, signing), actor, summary)
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+        if progress is not None:
+            progress(len(ids), len(ids))
     return summary
 
 
@@ -218,16 +238,37 @@ def _who_row(row: tuple[Any, ...]) -> dict[str, Any]:
     return {"practitioner_id": row[0], "name": f"{row[1]} {row[2]}", "license": f"{row[5]} {row[4]}"}
 
 
-def _batch(
+@dataclass
+class _Signing:
+    """A batch whose credentials the lanes are signing (:meth:`bulk_signing.Lanes.send`):
+    what its write needs once their answers are in."""
+
+    program: Program
+    now: datetime
+    valid_until: datetime
+    eligible: list[list[str]]  # per lane, the practitioners checked eligible
+    held: dict[str, tuple[str, datetime]]  # their current credentials (expired ones) as read
+    people: dict[str, tuple[Any, ...]]
+    calls: list[tuple[str, tuple[Any, ...]]]  # the sign calls: each lane's assignments
+
+
+def _signatures(lanes: bulk_signing.Lanes, signing: _Signing | None) -> list[bulk_signing.Signed]:
+    """The lanes' answers for the batch being signed (none when there is none)."""
+    return [] if signing is None else [item for lane in lanes.receive() for item in lane]
+
+
+def _prepare(
     session: Session,
     ctx: context.IssuerContext,
     program: Program,
     lanes: bulk_signing.Lanes,
     ids: Sequence[str],
-    actor: str,
     dry_run: bool,
     summary: Summary,
-) -> None:
+) -> _Signing | None:
+    """Read a batch, check the rules (summing up who is certified already or not eligible),
+    allocate the eligible ones' status indexes and send them to be signed; the batch to
+    write when its signatures are in (``None``: nothing to sign)."""
     now = ctx.now()
     held = _held(session, program.id, ids)
     certified = {pid for pid, (_, until) in held.items() if until > now}
@@ -241,7 +282,7 @@ def _batch(
                                       for pid in ids if pid in certified]
     wanted = [pid for pid in ids if pid not in certified]
     if not wanted:
-        return
+        return None
     parts = [candidates.rows_for(session, part, program.id) for part in _slices(wanted, lanes.lanes)]
     people = {row[0]: row for part in parts for row in part.people}
     verdicts = lanes.run([("check", (part, now.date())) for part in parts])
@@ -255,14 +296,22 @@ def _batch(
                 eligible[-1].append(pid)
     if dry_run:
         summary.issued += [_who_row(people[pid]) for lane_ids in eligible for pid in lane_ids]
-        return
+        return None
     count = sum(len(lane_ids) for lane_ids in eligible)
     if not count:
-        return
-    expired = [pid for lane_ids in eligible for pid in lane_ids if pid in held]
-    if expired:
-        _free_expired(session, program.id, expired, now)
-    _issue(session, ctx, program, lanes, eligible, people, actor, now, summary)
+        return None
+    valid_from = now.replace(microsecond=0)
+    valid_until = issuance.add_months(valid_from, program.validity_months)
+    slots = [status_slots.allocate_many(session, ctx, p, count) for p in PURPOSES]
+    calls, n = [], 0
+    for lane_ids in eligible:
+        assignments: list[bulk_signing.Assignment] = []
+        for pid in lane_ids:
+            assignments.append((pid, [by_purpose[n] for by_purpose in slots]))
+            n += 1
+        calls.append(("sign", (valid_from, valid_until, assignments)))
+    lanes.send(calls)
+    return _Signing(program, now, valid_until, eligible, held, people, calls)
 
 
 def _free_expired(session: Session, program_id: str, practitioner_ids: list[str], now: datetime) -> None:
@@ -286,31 +335,22 @@ def _free_expired(session: Session, program_id: str, practitioner_ids: list[str]
         )
 
 
-def _issue(
+def _write(
     session: Session,
     ctx: context.IssuerContext,
-    program: Program,
-    lanes: bulk_signing.Lanes,
-    eligible: list[list[str]],
-    people: dict[str, tuple[Any, ...]],
+    signing: _Signing,
+    signed: list[bulk_signing.Signed],
     actor: str,
-    now: datetime,
     summary: Summary,
 ) -> None:
-    """Sign a credential for each of ``eligible`` (practitioner ids per lane, as checked)
-    and write them with their status and audit entries (the caller commits)."""
-    valid_from = now.replace(microsecond=0)
-    valid_until = issuance.add_months(valid_from, program.validity_months)
-    count = sum(len(lane_ids) for lane_ids in eligible)
-    slots = [status_slots.allocate_many(session, ctx, p, count) for p in PURPOSES]
-    calls, n = [], 0
-    for lane_ids in eligible:
-        assignments: list[bulk_signing.Assignment] = []
-        for pid in lane_ids:
-            assignments.append((pid, [by_purpose[n] for by_purpose in slots]))
-            n += 1
-        calls.append(("sign", (valid_from, valid_until, assignments)))
-    signed: list[bulk_signing.Signed] = [item for lane in lanes.run(calls) for item in lane]
+    """Write the credentials of a batch as signed (``signed``, in the order of its sign
+    calls), with their status and audit entries; expired credentials of theirs give up
+    their place first (the caller commits)."""
+    program, now, people = signing.program, signing.now, signing.people
+    expired = [pid for lane_ids in signing.eligible for pid in lane_ids if pid in signing.held]
+    if expired:
+        _free_expired(session, program.id, expired, now)
+    valid_from, valid_until, calls = now.replace(microsecond=0), signing.valid_until, signing.calls
     kid = ctx.signer.kid
     credentials: list[dict[str, Any]] = []
     entries: dict[str, list[tuple[str, int, str]]] = {}

@@ -39,6 +39,7 @@ import signal
 import threading
 import traceback
 import uuid
+from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -150,32 +151,56 @@ class Work:
 
 
 class Lanes(Protocol):
-    """Runs :class:`Work` steps: call ``i`` of :meth:`run` goes to lane ``i``."""
+    """Runs :class:`Work` steps: call ``i`` of :meth:`run` goes to lane ``i``.
+
+    :meth:`send` and :meth:`receive` split :meth:`run` in two, so that the caller works
+    while the lanes do (bulk issuance writes one batch while the next is signed). Answers
+    come back in the order the calls were sent: each :meth:`receive` answers the oldest
+    :meth:`send` not yet answered.
+    """
 
     @property
     def lanes(self) -> int:
         """How many calls :meth:`run` takes at once (the caller splits a batch so)."""
         ...
 
+    def send(self, calls: Sequence[tuple[str, tuple[Any, ...]]]) -> None:
+        """Start ``getattr(work_i, method)(*args)`` for each ``(method, args)``, ``i`` its position."""
+        ...
+
+    def receive(self) -> list[Any]:
+        """The answers to the oldest :meth:`send` not yet answered, in its calls' order."""
+        ...
+
     def run(self, calls: Sequence[tuple[str, tuple[Any, ...]]]) -> list[Any]:
-        """``getattr(work_i, method)(*args)`` for each ``(method, args)``, ``i`` its
-        position, all at once; the answers in the same order."""
+        """:meth:`send` then :meth:`receive`: all at once, the answers in the same order."""
         ...
 
 
 class InProcess:
-    """One lane: the :class:`Work` runs in this process."""
+    """One lane: the :class:`Work` runs in this process, when its answers are asked for
+    (:meth:`receive`), in the order the calls were sent."""
 
     lanes = 1
 
     def __init__(self, work: Work) -> None:
         self._work = work
+        self._sent: deque[Sequence[tuple[str, tuple[Any, ...]]]] = deque()
 
-    def run(self, calls: Sequence[tuple[str, tuple[Any, ...]]]) -> list[Any]:
+    def send(self, calls: Sequence[tuple[str, tuple[Any, ...]]]) -> None:
         """See :class:`Lanes`."""
         if len(calls) > 1:
             raise ValueError("one lane only")
-        return [getattr(self._work, method)(*args) for method, args in calls]
+        self._sent.append(calls)
+
+    def receive(self) -> list[Any]:
+        """See :class:`Lanes`."""
+        return [getattr(self._work, method)(*args) for method, args in self._sent.popleft()]
+
+    def run(self, calls: Sequence[tuple[str, tuple[Any, ...]]]) -> list[Any]:
+        """See :class:`Lanes`."""
+        self.send(calls)
+        return self.receive()
 
 
 class WorkerFailed(RuntimeError):
@@ -190,6 +215,7 @@ class WorkerPool:
         context = multiprocessing.get_context("fork")
         self._conns: list[Connection] = []
         self._processes: list[Any] = []
+        self._sent: deque[int] = deque()  # per send not yet answered, how many lanes it used
         # The objects there are now go to the collector's permanent generation while we fork:
         # a worker's collections then never walk the whole inherited heap (nor copy its pages
         # by touching them); this process takes them back afterwards.
@@ -216,14 +242,19 @@ class WorkerPool:
         """One lane per worker."""
         return len(self._conns)
 
-    def run(self, calls: Sequence[tuple[str, tuple[Any, ...]]]) -> list[Any]:
-        """See :class:`Lanes`; raises :class:`WorkerFailed`."""
+    def send(self, calls: Sequence[tuple[str, tuple[Any, ...]]]) -> None:
+        """See :class:`Lanes`."""
         if len(calls) > len(self._conns):
             raise ValueError(f"{len(calls)} calls for {len(self._conns)} lanes")
         for conn, call in zip(self._conns, calls, strict=False):
             conn.send(call)
+        self._sent.append(len(calls))
+
+    def receive(self) -> list[Any]:
+        """See :class:`Lanes`; raises :class:`WorkerFailed`."""
+        count = self._sent.popleft()
         answers = []
-        for conn, process in zip(self._conns[:len(calls)], self._processes[:len(calls)], strict=True):
+        for conn, process in zip(self._conns[:count], self._processes[:count], strict=True):
             try:
                 status, value = conn.recv()
             except (EOFError, OSError) as exc:
@@ -233,6 +264,11 @@ class WorkerPool:
                 raise WorkerFailed(f"bulk signing worker {process.pid} failed: {value}")
             answers.append(value)
         return answers
+
+    def run(self, calls: Sequence[tuple[str, tuple[Any, ...]]]) -> list[Any]:
+        """See :class:`Lanes`; raises :class:`WorkerFailed`."""
+        self.send(calls)
+        return self.receive()
 
     def close(self) -> None:
         """Stop the workers (at once if they do not stop when asked)."""
