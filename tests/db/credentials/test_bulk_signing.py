@@ -11,7 +11,7 @@ import threading
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, event, func, select
 
 from issuer import audit
 from issuer.credentials import bulk, bulk_signing, candidates
@@ -177,3 +177,61 @@ def test_json_values_parse_each_text_alone_when_joining_would_mislead() -> None:
     assert candidates._json_values([]) == []
     with pytest.raises(ValueError):
         candidates._json_values(['{"a": 1}, {"b": 2}'])  # two values in one text: refused, not shifted
+
+
+@needs_fork
+def test_workers_sign_the_next_batch_while_this_process_writes_one(
+    domain: Domain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pipelined: batch 2 is sent to be signed before batch 1's credentials are inserted,
+    and every batch is still written whole, in order."""
+    people = seed_eligible(_engine(domain), domain.ctx, 30)
+    events: list[str] = []
+    send = bulk_signing.WorkerPool.send
+
+    def watched_send(pool: bulk_signing.WorkerPool, calls: Any) -> None:
+        events.append(f"send {calls[0][0]}")
+        send(pool, calls)
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO CREDENTIALS"):
+            events.append("insert credentials")
+
+    monkeypatch.setattr(bulk_signing.WorkerPool, "send", watched_send)
+    event.listen(_engine(domain), "before_cursor_execute", seen)
+    try:
+        summary = bulk.issue_all_eligible(domain.session, domain.ctx, PROGRAM, "test",
+                                          batch_size=10, workers=2)
+    finally:
+        event.remove(_engine(domain), "before_cursor_execute", seen)
+    assert sorted(i["practitioner_id"] for i in summary.issued) == sorted(people)
+    signs = [n for n, e in enumerate(events) if e == "send sign"]
+    inserts = [n for n, e in enumerate(events) if e == "insert credentials"]
+    assert len(signs) == len(inserts) == 3, events
+    assert signs[1] < inserts[0] and signs[2] < inserts[1], events  # batch k+1 signed while k is written
+    _assert_consistent(domain, 30)
+
+
+def test_a_failure_writing_a_batch_keeps_the_batches_before_and_nothing_after(
+    domain: Domain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The write of batch 2 fails (its status entries): batch 1 stays whole, nothing of
+    batch 2 is kept, nor of batch 3, which was read and given indexes in the same
+    transaction; a run again issues the rest."""
+    seed_eligible(_engine(domain), domain.ctx, 30)
+    insert_entries, calls = bulk._insert_entries, []
+
+    def failing(session: Any, rows: list[dict[str, Any]]) -> None:
+        calls.append(len(rows))
+        if len(calls) == 2:
+            raise RuntimeError("disk full")
+        insert_entries(session, rows)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(bulk, "_insert_entries", failing)
+        with pytest.raises(RuntimeError, match="disk full"):
+            bulk.issue_all_eligible(domain.session, domain.ctx, PROGRAM, "test", batch_size=10)
+    _assert_consistent(domain, 10)
+    again = bulk.issue_all_eligible(domain.session, domain.ctx, PROGRAM, "test", batch_size=10)
+    assert (len(again.issued), len(again.already_certified)) == (20, 10)
+    _assert_consistent(domain, 30)
