@@ -42,6 +42,7 @@ bench: venv
 	$(PY) bench/verify_speed.py
 	$(PY) bench/verify_http.py
 	$(PY) bench/issue_speed.py
+	$(PY) bench/issue_instructions.py
 	$(PY) bench/bulk_speed.py
 	$(PY) bench/storage.py
 
