@@ -51,6 +51,7 @@ from issuer import audit, context
 from issuer.credentials import bulk_signing, candidates, issuance, status_lists, status_slots
 from issuer.errors import ValidationFailed
 from issuer.rules.programs import Program
+from issuer.store.db import refresh_statistics
 from issuer.store.models import Credential, Practitioner, StatusEntry
 from vc import credential as vcc
 from vc.status_list import PURPOSES
@@ -177,6 +178,8 @@ def issue_all_eligible(
         if only is not None:  # filtered here: a selection may be longer than a statement's parameters
             chosen = set(only)
             ids = [pid for pid in ids if pid in chosen]
+        # PostgreSQL: statistics for the tables a batch reads (just imported, perhaps)
+        refresh_statistics(session, ["practitioners", "records", "credentials"])
         session.commit()  # SQLite: do not hold the write lock between batches
         if progress is not None:
             progress(0, len(ids))

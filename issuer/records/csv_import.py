@@ -32,6 +32,7 @@ from issuer.records.csv_format import (
 )
 from issuer.records.evidence import new_record
 from issuer.records.practitioners import by_licenses, initial_license_check, license_of, new_practitioner
+from issuer.store.db import refresh_statistics
 from issuer.store.models import Practitioner, Record
 
 
@@ -144,6 +145,8 @@ def import_csv(
     except IntegrityError:
         session.rollback()
         raise Conflict("another import wrote some of these records at the same time; run it again") from None
+    refresh_statistics(session, ["practitioners", "records"])  # PostgreSQL, after a large import
+    session.commit()
     return Report(lines, dry_run=False, written=True)
 
 

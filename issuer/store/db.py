@@ -30,14 +30,14 @@ import random
 import sqlite3
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, func, select, table, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
@@ -135,6 +135,41 @@ def unavailable(error: BaseException) -> bool:
     sqlstate = getattr(error.orig, "sqlstate", None)
     # A driver error with no SQLSTATE is the connection's, not a statement's.
     return sqlstate in _TRANSIENT_SQLSTATES or (isinstance(error, OperationalError) and sqlstate is None)
+
+
+#: PostgreSQL: a table whose row count is off from the planner's estimate by more than this
+#: fraction gets fresh planner statistics before a bulk read of it (:func:`refresh_statistics`).
+STALE_STATISTICS = 0.2
+_ESTIMATE = text("SELECT reltuples FROM pg_class WHERE oid = to_regclass(:table)")
+
+
+def refresh_statistics(session: Session, tables: Sequence[str]) -> list[str]:
+    """PostgreSQL: ``ANALYZE`` those of ``tables`` never analysed, or whose row count is off
+    from the planner's estimate (``pg_class.reltuples``) by more than
+    :data:`STALE_STATISTICS`, in the session's transaction (the caller commits); the tables
+    analysed. SQLite: nothing, not even a transaction begun (``[]``).
+
+    Without statistics the planner takes a table just filled by an import for a small one,
+    and reads a batch's records with a sequential scan of all of them: a bulk run over
+    100,000 practitioners right after their import read 250 of them in 160-270 ms instead
+    of 22-24 ms. Autovacuum analyses in time only when it is on and has come round. The
+    check counts each table's rows (tens of milliseconds at a million; for bulk runs and
+    imports, not single requests); ANALYZE samples a fixed number of rows, takes well under
+    a second and blocks neither reads nor writes. A table this role does not own is skipped
+    by PostgreSQL with a warning.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return []
+    connection = session.connection()
+    stale = []
+    quote = connection.dialect.identifier_preparer.quote
+    for name in tables:  # our own table names, never input
+        estimate = float(connection.execute(_ESTIMATE, {"table": name}).scalar_one())
+        rows = int(connection.execute(select(func.count()).select_from(table(name))).scalar_one())
+        if estimate < 0 or abs(rows - estimate) > STALE_STATISTICS * max(estimate, 1.0):
+            connection.exec_driver_sql(f"ANALYZE {quote(name)}")
+            stale.append(name)
+    return stale
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -1,17 +1,18 @@
 """Bulk issuance in batches: a batch is written with a few statements whatever its size,
 status indexes are claimed for a whole batch at once (across a list's end too), expired
-credentials give up their place, and a dry run writes nothing."""
+credentials give up their place, a dry run writes nothing, and on PostgreSQL a run plans
+its reads with fresh statistics."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, func, select
+from sqlalchemy import Engine, event, func, select, text
 
 from issuer import audit
 from issuer.credentials import bulk, issuance, status_slots
-from issuer.store.models import AuditEntry, Credential, StatusEntry, StatusList
+from issuer.store.models import AuditEntry, Credential, Record, StatusEntry, StatusList
 from tests.conftest import PROGRAM
 from tests.db.conftest import Domain
 from tests.eligible import seed_eligible
@@ -109,3 +110,27 @@ def test_a_batch_size_out_of_range_is_refused(domain: Domain) -> None:
     for size in (0, bulk.MAX_BATCH_SIZE + 1):
         with pytest.raises(ValidationFailed, match="batch size"):
             bulk.issue_all_eligible(domain.session, domain.ctx, PROGRAM, "test", batch_size=size)
+
+
+def _planner_rows(domain: Domain, table: str) -> float:
+    """PostgreSQL's planner estimate of ``table``'s rows (-1: never analysed)."""
+    found = domain.session.execute(text("SELECT reltuples FROM pg_class WHERE oid = to_regclass(:table)"),
+                                   {"table": table})
+    return float(found.scalar_one())
+
+
+def test_a_bulk_run_right_after_a_large_load_plans_with_fresh_statistics(domain: Domain) -> None:
+    """Just loaded, never analysed (autovacuum off or not yet round), the records table looks
+    small to PostgreSQL's planner, and each batch's read of records scanned all of them (160-270
+    ms for 250 practitioners at 100,000 instead of 22-24). The run analyses what it reads first."""
+    if domain.session.get_bind().dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's planner statistics; SQLite plans with its indexes without them")
+    seed_eligible(_engine(domain), domain.ctx, 120)
+    domain.session.commit()
+    stored = domain.session.scalar(select(func.count()).select_from(Record))
+    assert _planner_rows(domain, "records") != stored  # not analysed since the load: the planner guesses
+    summary = bulk.issue_all_eligible(domain.session, domain.ctx, PROGRAM, "test", batch_size=50)
+    assert len(summary.issued) == 120
+    domain.session.commit()
+    assert _planner_rows(domain, "practitioners") == 120
+    assert _planner_rows(domain, "records") == stored
