@@ -248,6 +248,7 @@ class _Signing:
 
     program: Program
     now: datetime
+    valid_from: datetime  # the credentials' validity, as signed
     valid_until: datetime
     eligible: list[list[str]]  # per lane, the practitioners checked eligible
     held: dict[str, tuple[str, datetime]]  # their current credentials (expired ones) as read
@@ -314,7 +315,7 @@ def _prepare(
             n += 1
         calls.append(("sign", (valid_from, valid_until, assignments)))
     lanes.send(calls)
-    return _Signing(program, now, valid_until, eligible, held, people, calls)
+    return _Signing(program, now, valid_from, valid_until, eligible, held, people, calls)
 
 
 def _free_expired(session: Session, program_id: str, practitioner_ids: list[str], now: datetime) -> None:
@@ -353,7 +354,7 @@ def _write(
     expired = [pid for lane_ids in signing.eligible for pid in lane_ids if pid in signing.held]
     if expired:
         _free_expired(session, program.id, expired, now)
-    valid_from, valid_until, calls = now.replace(microsecond=0), signing.valid_until, signing.calls
+    valid_from, valid_until, calls = signing.valid_from, signing.valid_until, signing.calls
     kid = ctx.signer.kid
     credentials: list[dict[str, Any]] = []
     entries: dict[str, list[tuple[str, int, str]]] = {}

@@ -214,7 +214,7 @@ def _read_only(engine: Engine) -> Engine:
 def readers(engine: Engine) -> sessionmaker[Session]:
     """Sessions for requests that only read (public pages, key sets, status lists): on
     SQLite they do not take the write lock. Never write through one."""
-    return sessionmaker(engine.execution_options(read_only=True), expire_on_commit=False)
+    return sessionmaker(_read_only(engine), expire_on_commit=False)
 
 
 def alembic_config(url: str) -> AlembicConfig:
