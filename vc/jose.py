@@ -67,6 +67,34 @@ class Verified:
 KeyLookup = Callable[[str], PyJWK | None]
 
 
+@dataclass(frozen=True, slots=True)
+class Signed:
+    """A compact JWS just made: its header and payload as the JSON bytes signed, the raw
+    signature, and the compact form (their base64url, joined by dots)."""
+
+    header: bytes
+    payload: bytes
+    signature: bytes
+    token: str
+
+
+def sign_parts(
+    payload: Mapping[str, Any], signer: Signer, *, typ: str, cty: str | None = None, kid: str | None = None
+) -> Signed:
+    """:func:`sign`, with the parts it encoded at hand (for a caller that stores them
+    decoded, so that it need not decode the token again)."""
+    if signer.alg not in SUPPORTED_ALGORITHMS:
+        raise UnsupportedAlgorithm(f"signing algorithm {signer.alg} is not supported")
+    header: dict[str, str] = {"alg": signer.alg, "typ": typ}
+    if cty is not None:
+        header["cty"] = cty
+    header["kid"] = signer.kid if kid is None else kid
+    header_json, payload_json = compact_json(header), compact_json(dict(payload))
+    signing_input = f"{b64url_encode(header_json)}.{b64url_encode(payload_json)}"
+    signature = signer.sign(signing_input.encode("ascii"))
+    return Signed(header_json, payload_json, signature, f"{signing_input}.{b64url_encode(signature)}")
+
+
 def sign(
     payload: Mapping[str, Any], signer: Signer, *, typ: str, cty: str | None = None, kid: str | None = None
 ) -> str:
@@ -75,16 +103,7 @@ def sign(
     ``kid`` defaults to the signer's (an RFC 7638 thumbprint); a profile that wants a
     dereferenceable key URL (Open Badges 3.0) passes that URL instead.
     """
-    if signer.alg not in SUPPORTED_ALGORITHMS:
-        raise UnsupportedAlgorithm(f"signing algorithm {signer.alg} is not supported")
-    header: dict[str, str] = {"alg": signer.alg, "typ": typ}
-    if cty is not None:
-        header["cty"] = cty
-    header["kid"] = signer.kid if kid is None else kid
-    encoded_header = b64url_encode(compact_json(header))
-    signing_input = f"{encoded_header}.{b64url_encode(compact_json(dict(payload)))}"
-    signature = signer.sign(signing_input.encode("ascii"))
-    return f"{signing_input}.{b64url_encode(signature)}"
+    return sign_parts(payload, signer, typ=typ, cty=cty, kid=kid).token
 
 
 def split(token: object, *, max_chars: int = MAX_TOKEN_CHARS) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -54,7 +54,6 @@ from issuer.rules.programs import Program
 from issuer.store import compact
 from vc import credential as vcc
 from vc import jose
-from vc._json import b64url_decode, b64url_encode, compact_json
 from vc.errors import UnsupportedAlgorithm
 from vc.status_list import PURPOSES, status_entry
 
@@ -83,9 +82,6 @@ class Work:
         self._ctx = ctx
         self._program = program
         self._signer = signer
-        # The header vc.jose.sign gives every credential of the run (checked at each token).
-        self._header = compact_json({"alg": signer.alg, "typ": vcc.TYP, "cty": vcc.CTY, "kid": signer.kid})
-        self._encoded_header = b64url_encode(self._header)
         self._eligible: dict[str, tuple[candidates.Person, Candidate]] = {}
         self._urls: dict[tuple[str, str], str] = {}
 
@@ -138,16 +134,11 @@ class Work:
         return url
 
     def _packed(self, claims: dict[str, Any]) -> bytes:
-        """The stored form of ``vc.jose.sign(claims, signer, typ=TYP, cty=CTY)``: the token
-        is made by :func:`vc.jose.sign` (the one signing code), and packed from its parts
-        (:func:`compact.pack_parts`) without :func:`compact.pack`'s read-back, since its
-        header is the one every credential of the run has and its other parts are canonical
-        base64url made just now; anything else is packed as :func:`compact.pack` packs it."""
-        token = jose.sign(claims, self._signer, typ=vcc.TYP, cty=vcc.CTY)
-        header, payload, signature = token.split(".")
-        if header != self._encoded_header:
-            return compact.pack(token)
-        return compact.pack_parts(self._header, b64url_decode(payload), b64url_decode(signature))
+        """The stored form of ``vc.jose.sign(claims, signer, typ=TYP, cty=CTY)``, packed from
+        the parts it signed (:func:`compact.pack_parts`, the bytes :func:`compact.pack`
+        gives for the token, without decoding it again)."""
+        signed = jose.sign_parts(claims, self._signer, typ=vcc.TYP, cty=vcc.CTY)
+        return compact.pack_parts(signed.header, signed.payload, signed.signature)
 
 
 class Lanes(Protocol):

@@ -9,7 +9,7 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Integer, String, Table, bindparam, func, select
+from sqlalchemy import Connection, Integer, LargeBinary, String, Table, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -22,6 +22,7 @@ from issuer.errors import ConfigurationError, Conflict, NotEligible, NotFound
 from issuer.records.practitioners import read_candidate
 from issuer.rules.facts import Candidate
 from issuer.rules.programs import Program
+from issuer.store import compact
 from issuer.store.db import read_phase
 from issuer.store.models import Credential, Practitioner, StatusEntry
 from vc import credential as vcc
@@ -155,14 +156,19 @@ _INSERT_IF_FREE = {
     "postgresql": postgresql.insert(_CREDENTIALS).on_conflict_do_nothing(),
     "sqlite": sqlite.insert(_CREDENTIALS).on_conflict_do_nothing(),
 }
-_INSERTED = {dialect: insert.returning(_CREDENTIALS.c.id) for dialect, insert in _INSERT_IF_FREE.items()}
+#: Every column's value as a parameter, the token given in its stored form
+#: (:func:`compact.pack_parts` bytes: made from the parts just signed, not packed again).
+_STORED = {column.key: bindparam(column.key, type_=LargeBinary() if column.key == "token" else column.type)
+           for column in _CREDENTIALS.columns}
+_INSERTED = {dialect: insert.values(_STORED).returning(_CREDENTIALS.c.id)
+             for dialect, insert in _INSERT_IF_FREE.items()}
 _ENTRIES: Table = StatusEntry.__table__  # type: ignore[assignment]
 _INSERT_ENTRIES = _ENTRIES.insert()
 #: PostgreSQL: the same INSERT of a credential and, in the same statement (one round trip),
 #: its status entries (given as three arrays), which follow it only if it was inserted.
 _NEW_CREDENTIAL = (
     postgresql.insert(_CREDENTIALS)
-    .values({column.key: bindparam(column.key, type_=column.type) for column in _CREDENTIALS.columns})
+    .values(_STORED)
     .on_conflict_do_nothing()
     .returning(_CREDENTIALS.c.id)
     .cte("new_credential")
@@ -195,7 +201,8 @@ def insert_current(session: Session, row: Credential) -> None:
     values = {column.key: getattr(row, column.key) for column in _CREDENTIALS.columns}
     for entry in row.entries:
         entry.credential_id = row.id
-    _insert(session, values, [_entry_values(e.purpose, e.list_id, e.index, row.id) for e in row.entries])
+    _insert(session, {**values, "token": compact.pack(row.token)},
+            [_entry_values(e.purpose, e.list_id, e.index, row.id) for e in row.entries])
     for key, value in values.items():  # every column set, so none is read back
         setattr(row, key, value)
     for stored in (*row.entries, row):
@@ -209,7 +216,8 @@ def _entry_values(purpose: str, list_id: str, index: int, credential_id: str) ->
 
 def _insert(session: Session, values: dict[str, Any], entries: list[dict[str, Any]],
             now: datetime | None = None) -> None:
-    """Insert a credential's row (``values``, every column) and its status ``entries`` with
+    """Insert a credential's row (``values``, every column; the token in its stored form,
+    :mod:`issuer.store.compact`) and its status ``entries`` with
     Core on the session's connection (:func:`_insert_if_free`; the ORM's flush of the same
     objects took several times as long).
 
@@ -286,13 +294,14 @@ def issue(
     valid_until = add_months(valid_from, program.validity_months)
     data = credential_data(ctx, program, practitioner, candidate, credential_id, valid_from, valid_until,
                            status_entries(ctx, slots))
+    signed = jose.sign_parts(vcc.build_claims(data), ctx.signer, typ=vcc.TYP, cty=vcc.CTY)
     values: dict[str, Any] = {column.key: None for column in _CREDENTIALS.columns}
     values.update(
         id=credential_id,
         practitioner_id=practitioner.id,
         program_id=program_id,
         kid=ctx.signer.kid,
-        token=jose.sign(vcc.build_claims(data), ctx.signer, typ=vcc.TYP, cty=vcc.CTY),
+        token=signed.token,
         issued_at=valid_from,
         valid_from=valid_from,
         valid_until=valid_until,
@@ -302,7 +311,8 @@ def issue(
     )
     if replacing is not None:
         free_current_slot(session, practitioner.id, program_id, now, replacing)
-    _insert(session, values, [_entry_values(*slot, credential_id) for slot in slots], now)
+    _insert(session, {**values, "token": compact.pack_parts(signed.header, signed.payload, signed.signature)},
+            [_entry_values(*slot, credential_id) for slot in slots], now)
     row = Credential(**values)  # joined to the session as if loaded: nothing is read back
     entries = entry_rows(slots, credential_id)
     set_committed_value(row, "entries", entries)

@@ -16,6 +16,7 @@ from issuer.errors import Conflict, NotEligible
 from issuer.store.models import Credential
 from tests.conftest import PROGRAM
 from tests.db.conftest import Domain
+from vc import jose
 
 pytestmark = pytest.mark.db
 
@@ -102,13 +103,13 @@ def test_on_sqlite_an_issuance_reads_checks_and_signs_without_holding_the_write_
     issuance.issue(domain.session, domain.ctx, domain.enrol(), PROGRAM, "test")  # lists and a slot reserve
     person = domain.enrol()
     signing = threading.Event()
-    real_sign = issuance.jose.sign
+    real_sign = issuance.jose.sign_parts
 
-    def sign(*args: Any, **kwargs: Any) -> str:
+    def sign(*args: Any, **kwargs: Any) -> jose.Signed:
         signing.set()
         return real_sign(*args, **kwargs)
 
-    monkeypatch.setattr(issuance.jose, "sign", sign)
+    monkeypatch.setattr(issuance.jose, "sign_parts", sign)
     other = sqlite3.connect(str(engine.url.database), isolation_level=None, timeout=30)
     other.execute("BEGIN IMMEDIATE")  # another process's write transaction holds the lock
     issued: list[Credential] = []

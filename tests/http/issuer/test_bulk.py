@@ -16,6 +16,7 @@ from issuer.credentials import issuance
 from issuer.runtime import Runtime
 from issuer.store.models import Credential, StatusEntry
 from tests.conftest import PROGRAM, auth, enrol
+from vc import jose
 
 SAMPLE = Path(__file__).resolve().parents[3] / "docs" / "sample-cohort.csv"
 ELIGIBLE = {"Maria Alvarez", "David Chen", "Priya Natarajan", "Grace Kim", "Aisha Rahman", "Kevin O'Brien",
@@ -82,17 +83,17 @@ def test_an_interrupted_bulk_run_leaves_only_whole_credentials(
 ) -> None:
     for n in range(4):
         enrol(issuer_client, tokens, email=f"p{n}@example.org", license={"number": f"RN-{n}"})
-    real_sign = issuance.jose.sign
+    real_sign = issuance.jose.sign_parts
     signed = {"credentials": 0}
 
-    def failing_sign(payload: dict[str, Any], *args: Any, **kwargs: Any) -> str:
+    def failing_sign(payload: dict[str, Any], *args: Any, **kwargs: Any) -> jose.Signed:
         if "BitstringStatusListCredential" not in payload.get("type", []):
             signed["credentials"] += 1
             if signed["credentials"] == 3:
                 raise RuntimeError("power cut while signing")
         return real_sign(payload, *args, **kwargs)
 
-    monkeypatch.setattr(issuance.jose, "sign", failing_sign)
+    monkeypatch.setattr(issuance.jose, "sign_parts", failing_sign)
     monkeypatch.setattr(bulk_issuance, "DEFAULT_BATCH_SIZE", 2)  # the first batch commits, the second fails
     issuer_app.config["PROPAGATE_EXCEPTIONS"] = False
     interrupted = bulk(issuer_client, tokens)
@@ -106,7 +107,7 @@ def test_an_interrupted_bulk_run_leaves_only_whole_credentials(
             assert row.token and {e.purpose for e in row.entries} == {"revocation", "suspension", "refresh"}
         assert session.scalar(select(func.count()).select_from(StatusEntry)) == 6
 
-    monkeypatch.setattr(issuance.jose, "sign", real_sign)
+    monkeypatch.setattr(issuance.jose, "sign_parts", real_sign)
     resumed = bulk(issuer_client, tokens).json
     assert resumed["counts"]["issued"] == 2 and resumed["counts"]["already_certified"] == 2
     with rt.sessions() as session:

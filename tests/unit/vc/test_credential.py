@@ -91,6 +91,13 @@ def test_signed_credential_payload_is_the_credential_itself(claims, es256_signer
     assert credential.check_claims(verified.payload).uuid == "0b5e7d1c-3f4a-4c2e-9d8b-6a1f2e3c4d5e"
 
 
+def test_the_signed_parts_are_what_the_token_encodes(claims, es256_signer, key_for):
+    signed = jose.sign_parts(claims, es256_signer, typ="vc+jwt", cty="vc")
+    header, payload, signature = (b64url_decode(part) for part in signed.token.split("."))
+    assert (header, payload, signature) == (signed.header, signed.payload, signed.signature)
+    assert jose.verify(signed.token, typ="vc+jwt", algorithms=["ES256"], key_for=key_for).payload == claims
+
+
 def test_check_claims_accepts_what_build_claims_produces(claims):
     checked = credential.check_claims(claims)
     assert checked.id == claims["id"]
