@@ -39,10 +39,12 @@ imports: venv
 	$(VENV)/bin/lint-imports --no-cache
 
 bench: venv
+	$(PY) -m pip install --quiet -e '.[test,bench]'
 	$(PY) bench/verify_speed.py
 	$(PY) bench/verify_http.py
 	$(PY) bench/issue_speed.py
 	$(PY) bench/issue_instructions.py
+	$(PY) bench/issue_profile.py
 	$(PY) bench/bulk_speed.py
 	$(PY) bench/storage.py
 

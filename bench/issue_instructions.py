@@ -24,10 +24,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -67,11 +69,28 @@ def _requests(side: str, db_url: str, count: int, pool: int) -> None:
         issue_speed.clone_practitioners(db_url, model, pool)  # the same setup as the issuer's
         client, path = issue_speed.baseline_app(db_url, str(work / "keys")).test_client(), "/baseline"
         people = iter([model] * (WARM_UP + count))
-    for _ in range(WARM_UP + count):
-        reply = client.post(path, json={"practitioner_id": next(people), "program_id": issue_speed.PROGRAM},
+    post(client, path, people, headers, WARM_UP)
+    measured(client, path, people, headers, count)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def measured(client: Any, path: str, people: Iterator[str], headers: dict[str, str], count: int) -> None:
+    """The requests measured, after the warm-up (``bench/issue_profile.py`` keeps the samples
+    taken in this function); prints their CPU and wall time."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    post(client, path, people, headers, count)
+    print(f"measured: {count} requests, {time.process_time() - cpu:.6f} s of CPU, "
+          f"{time.perf_counter() - wall:.6f} s", flush=True)
+
+
+def post(client: Any, path: str, people: Iterator[str], headers: dict[str, str], count: int) -> None:
+    """``count`` issuance requests, one practitioner of ``people`` each."""
+    from issue_speed import PROGRAM
+
+    for _ in range(count):
+        reply = client.post(path, json={"practitioner_id": next(people), "program_id": PROGRAM},
                             headers=headers)
         assert reply.status_code == 201, reply.get_data(as_text=True)
-    shutil.rmtree(work, ignore_errors=True)
 
 
 def _counted(side: str, db_url: str, count: int, pool: int) -> int:
