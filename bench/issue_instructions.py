@@ -131,28 +131,39 @@ def sqlite_files() -> Iterator[str]:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def database_options(parser: argparse.ArgumentParser) -> None:
+    """``--databases`` and ``--pg-url``, as :func:`each_database` reads them."""
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--pg-url", default=os.environ.get("TEST_DATABASE_URL",
+                                                           "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+
+
+def each_database(args: argparse.Namespace) -> Iterator[tuple[str, Databases]]:
+    """The label and fresh databases of each of ``--databases``; a PostgreSQL that does
+    not answer is left out (with a line saying so)."""
+    for name in args.databases.split(","):
+        databases: Databases | None = sqlite_files if name == "sqlite" else postgres(args.pg_url)
+        if databases is not None:
+            yield ("SQLite" if name == "sqlite" else "PostgreSQL"), databases
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "_child":
         _requests(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--databases", default="sqlite,postgresql")
-    parser.add_argument("--pg-url", default=os.environ.get("TEST_DATABASE_URL",
-                                                           "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    database_options(parser)
     args = parser.parse_args()
     if shutil.which("valgrind") is None:
         print("valgrind is not installed (Debian: apt-get install valgrind); skipped")
         return
-    for name in args.databases.split(","):
-        databases: Databases | None = sqlite_files if name == "sqlite" else postgres(args.pg_url)
-        if databases is None:
-            continue  # postgres() said why
+    for label, databases in each_database(args):
         base = per_request("baseline", databases, args.requests)
         ours = per_request("issuer", databases, args.requests)
-        label = "SQLite" if name == "sqlite" else "PostgreSQL"
         print(f"{label:10}  baseline {base:6.2f} M instructions per request   "
               f"issuer {ours:6.2f} M   ratio {base / ours:.2f}", flush=True)
+
 
 if __name__ == "__main__":
     main()

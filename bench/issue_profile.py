@@ -28,7 +28,6 @@ child process; about a minute per database). Nothing here is a test.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import shutil
 import subprocess
@@ -41,8 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import postgres  # noqa: E402
-from issue_instructions import WARM_UP, Databases, sqlite_files  # noqa: E402
+from issue_instructions import WARM_UP, Databases, database_options, each_database  # noqa: E402
 
 #: Leaf functions whose time is the database driver's (the C call under them).
 _DRIVER_CALLS = re.compile(
@@ -156,18 +154,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--rate", type=int, default=1000, help="samples per second")
-    parser.add_argument("--databases", default="sqlite,postgresql")
-    parser.add_argument("--pg-url", default=os.environ.get("TEST_DATABASE_URL",
-                                                           "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    database_options(parser)
     args = parser.parse_args()
     if PY_SPY is None:
         print("py-spy is not installed (pip install -e '.[bench]'); skipped")
         return
-    for name in args.databases.split(","):
-        databases: Databases | None = sqlite_files if name == "sqlite" else postgres(args.pg_url)
-        if databases is None:
-            continue  # postgres() said why
-        report("SQLite" if name == "sqlite" else "PostgreSQL", databases, args.requests, args.rate)
+    for label, databases in each_database(args):
+        report(label, databases, args.requests, args.rate)
 
 
 if __name__ == "__main__":
