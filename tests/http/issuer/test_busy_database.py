@@ -1,13 +1,16 @@
 """A database that cannot serve a write in time (another transaction holds the lock it
 needs, longer than ``LOCK_TIMEOUT``) gets ``503`` with ``Retry-After`` and problem JSON, on
 SQLite and PostgreSQL, not a 500; nothing of the request is written, and the same request
-succeeds once the lock is free."""
+succeeds once the lock is free. Connections PostgreSQL dropped are replaced without an
+error."""
 
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -16,11 +19,12 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from issuer import audit
+from issuer import access, audit, create_app
+from issuer.credentials import status_slots
 from issuer.runtime import Runtime
 from issuer.store import db
 from issuer.store.models import AuditEntry, Credential
-from tests.conftest import PROGRAM, auth, enrol
+from tests.conftest import PROGRAM, FakeClock, auth, enrol, issue
 
 pytestmark = [pytest.mark.http, pytest.mark.db]
 
@@ -107,3 +111,39 @@ def test_postgresql_errors_that_mean_not_now(sqlstate: str | None, busy: bool) -
 
 def test_a_pool_with_no_free_connection_in_time_is_busy() -> None:
     assert db.unavailable(PoolTimeout("QueuePool limit of size 5 overflow 10 reached"))
+
+
+def test_after_postgresql_drops_the_issuers_connections_the_next_requests_succeed(
+    database_url: str, keys_dir: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server restart, a failover or a proxy closing idle connections kills the pooled
+    connections under the issuer; the next requests (a write, an issuance whose status
+    slots are claimed on the separate claims pool, a public read) still succeed: each pool
+    tests a connection before handing it out, rather than answering 503 or 500 once per
+    dead connection."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("a database server's connections; SQLite has none")
+    name = f"bxc-reconnect-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setattr(status_slots, "SLOT_BLOCK", 1)  # every issuance claims on the claims pool
+    app = create_app({"database_url": f"{database_url}&application_name={name}", "keys_dir": str(keys_dir),
+                      "status_list_ttl": 60}, clock=clock)
+    rt: Runtime = app.extensions["issuer"]
+    client = app.test_client()
+    with rt.sessions() as session:
+        tokens = {role: access.create_token(session, rt.ctx, role, "test") for role in access.ROLES}
+    first = issue(client, tokens, enrol(client, tokens))
+    admin = create_engine(database_url)
+    try:
+        with admin.begin() as conn:
+            killed = conn.execute(text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                       "WHERE application_name = :name"), {"name": name}).scalar_one()
+        assert killed >= 2, "the session pool's and the claims pool's connections were open"
+
+        second = issue(client, tokens, enrol(client, tokens, email="second@example.org",
+                                             license={"number": "RN-SECOND"}))
+        assert second["id"] != first["id"]
+        page = client.get(f"/credentials/{first['id']}")
+        assert page.status_code == 200
+    finally:
+        admin.dispose()
+        rt.engine.dispose()
