@@ -1,9 +1,10 @@
 """Bulk issuance: a credential to every eligible practitioner of a program who has no
 current one, in batches.
 
-Practitioners are taken in order of registration, ``batch_size`` at a time (500 by
-default), and each batch's credentials, their status entries (every purpose) and their audit
-entries are committed together in one transaction or not at all. An interruption at any
+Practitioners are taken in order of registration, ``batch_size`` at a time (2,000 by
+default: :data:`DEFAULT_BATCH_SIZE`), and each batch's credentials, their status entries
+(every purpose) and their audit entries are committed together in one transaction or not at
+all. An interruption at any
 point (an error, a crash, ``kill -9``) leaves the batches before it whole and nothing of the
 batch it was in; a run started again issues exactly the credentials still missing.
 
@@ -56,8 +57,15 @@ from issuer.store.models import Credential, Practitioner, StatusEntry
 from vc import credential as vcc
 from vc.status_list import PURPOSES
 
-#: Practitioners per transaction unless the caller says otherwise.
-DEFAULT_BATCH_SIZE = 500
+#: Practitioners per transaction unless the caller says otherwise. Larger batches write
+#: fewer pages: credential ids, practitioner ids and status indexes are random, so each new
+#: row lands on a random page of its index, and a transaction of more rows shares more of
+#: those pages (at 100,000 credentials on SQLite, batches of 500 ran at 3,500/s, of 2,000 at
+#: 4,200/s and of 5,000 at 4,500/s; PostgreSQL +6% from 500 to 2,000). The price is that on
+#: SQLite each batch holds the write lock for its transaction, about a third of a second at
+#: 2,000, which other writers wait out (their timeout is 30 s), and that an interruption
+#: loses at most that batch's work (a run again issues it).
+DEFAULT_BATCH_SIZE = 2_000
 #: The largest batch accepted (its ids go into one ``IN (...)`` list).
 MAX_BATCH_SIZE = 5_000
 
