@@ -4,9 +4,9 @@ current one, in batches.
 Practitioners are taken in order of registration, ``batch_size`` at a time (2,000 by
 default: :data:`DEFAULT_BATCH_SIZE`), and each batch's credentials, their status entries
 (every purpose) and their audit entries are committed together in one transaction or not at
-all. An interruption at any
-point (an error, a crash, ``kill -9``) leaves the batches before it whole and nothing of the
-batch it was in; a run started again issues exactly the credentials still missing.
+all. An interruption at any point (an error, a crash, ``kill -9``) leaves the batches before
+it whole and nothing of the batch it was in; a run started again issues exactly the
+credentials still missing.
 
 A batch is read, checked and written with a handful of statements whatever its size: the
 current credentials in one query, the practitioners and their records as plain rows in two
