@@ -9,8 +9,9 @@ database; everything between is pure CPU per practitioner and is done here, by a
    ones are kept for step 2 and their ids answered, with the unmet requirements of the others;
 2. :meth:`Work.sign`: given each eligible practitioner's status list indexes (allocated by
    the caller in its transaction, for the eligible only), the credential is made, its
-   claims built, signed with the issuer's active key (:func:`vc.jose.sign`) and packed as
-   stored (:func:`compact.pack_parts`): the caller inserts those bytes as they are.
+   claims built, signed with the issuer's active key (:func:`vc.jose.sign_parts`) and packed
+   as stored from the parts signed (:func:`compact.pack_parts`): the caller inserts those
+   bytes as they are.
 
 A :class:`Lanes` runs the steps: :class:`InProcess` calls one :class:`Work` directly
 (the API and the console, inside a server's worker); :class:`WorkerPool` forks worker
